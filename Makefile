@@ -1,0 +1,59 @@
+# engine: two entry points for a fresh Debian/Ubuntu machine.
+#   make demo   install missing system packages, build, make the demo corpus, analyse it
+#   make test   install missing system packages, run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# System packages the build and the tests need (Debian 12 names): FFmpeg's
+# libraries and CLI (probing, decoding, fixtures, ffprobe as the tests' oracle),
+# clang for bindgen.
+APT_PACKAGES := libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
+	libavfilter-dev libavdevice-dev clang libclang-dev pkg-config ffmpeg
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_DIR := fixtures/demo
+OUT_DIR := staging/dataset_analysis
+DEMO_ROOTS := $(DEMO_DIR)/dataset_3 $(DEMO_DIR)/dataset2 $(DEMO_DIR)/DEEPFAKE_DATASETS
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help deps build demo fixtures test lint bench clean
+
+help:
+	@echo "make demo   - install missing packages, build, analyse the demo corpus"
+	@echo "make test   - install missing packages, run all tests"
+	@echo "make bench  - criterion benches (figures go to the README's table)"
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs" >&2; exit 1; }
+
+build: deps
+	cargo build --release --locked
+
+fixtures: deps
+	fixtures/make_demo_corpus.sh $(DEMO_DIR)
+
+demo: build fixtures
+	./target/release/engine analyze $(DEMO_ROOTS) --out $(OUT_DIR)
+	@echo
+	@echo "outputs:"; ls -1 $(OUT_DIR) | sed 's|^|  $(OUT_DIR)/|'
+
+test: deps
+	cargo fmt --check
+	cargo clippy --locked --all-targets -- -D warnings
+	cargo test --locked
+
+lint: deps
+	cargo fmt --check
+	cargo clippy --locked --all-targets -- -D warnings
+
+bench: deps
+	cargo bench --locked
+
+clean:
+	cargo clean
+	rm -rf $(DEMO_DIR) $(OUT_DIR)

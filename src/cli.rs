@@ -1,0 +1,287 @@
+//! Command-line flags, parsed once into a plain [`AnalyzeConfig`].
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use thiserror::Error;
+
+use crate::paths;
+
+/// Default output directory, relative to the working directory.
+pub const DEFAULT_OUT_DIR: &str = "staging/dataset_analysis";
+
+/// engine: content analysis of deepfake video datasets.
+///
+/// Inventories every video under the given dataset roots (container, codec,
+/// resolution, fps, duration, bitrate, and real/fake labels from the datasets'
+/// own metadata), and writes the results to an output directory. Input roots
+/// are only ever read.
+#[derive(Debug, Parser)]
+#[command(name = "engine", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse dataset roots and write inventory.jsonl and report.json.
+    ///
+    /// Every video file under each ROOT is probed in-process; labels come from
+    /// the datasets' metadata (DFDC metadata.json, FaceForensics++ layout,
+    /// Celeb-DF lists, FakeAVCeleb meta_data.csv, DeeperForensics lists,
+    /// DeepfakeBench JSON, sidecar JSON). Results are stored in a SQLite
+    /// catalog in the output directory as they are made: a rerun skips
+    /// unchanged files, and a killed run resumes where it stopped.
+    #[command(
+        after_help = "Examples:\n  engine analyze X:\\dataset_3 X:\\dataset2 X:\\DEEPFAKE_DATASETS\n  engine analyze /data/ffpp /data/dfdc --out /tmp/analysis --jobs 8"
+    )]
+    Analyze(AnalyzeArgs),
+}
+
+/// Flags of `engine analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Dataset root directories (Windows spellings such as X:\dataset_3 are
+    /// accepted). The dataset name of a root is its last path component.
+    #[arg(required = true, value_name = "ROOT")]
+    pub roots: Vec<String>,
+
+    /// Output directory (created if missing; must not lie inside a root).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT_DIR)]
+    pub out: PathBuf,
+
+    /// Compute frame statistics on the CPU even if a GPU is present.
+    #[arg(long, conflicts_with = "gpu")]
+    pub cpu: bool,
+
+    /// Require a GPU for frame statistics; fail if none is found.
+    #[arg(long)]
+    pub gpu: bool,
+
+    /// Worker threads (default: one per CPU core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Seed for every random choice, so a run is reproducible.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// No progress bars; only errors and the final summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Which compute path frame statistics use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A GPU if one is found, else the CPU.
+    Auto,
+    /// The CPU (rayon).
+    Cpu,
+    /// A GPU, or fail.
+    Gpu,
+}
+
+/// One input root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootSpec {
+    /// As the user typed it.
+    pub given: String,
+    /// Where it is on this machine.
+    pub fs_path: PathBuf,
+    /// Canonical absolute path (symlinks resolved), for containment checks and catalog keys.
+    pub canonical: PathBuf,
+    /// The spelling written to the outputs (`X:/dataset_3`).
+    pub display: String,
+    /// Dataset name (last component; `_2`, `_3`... appended when two roots share one).
+    pub dataset: String,
+}
+
+/// Everything `analyze` needs, checked.
+#[derive(Debug, Clone)]
+pub struct AnalyzeConfig {
+    /// Input roots, in the order given.
+    pub roots: Vec<RootSpec>,
+    /// Output directory.
+    pub out_dir: PathBuf,
+    /// Compute path for frame statistics.
+    pub backend: Backend,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Seed for random choices.
+    pub seed: u64,
+    /// Suppress progress output.
+    pub quiet: bool,
+}
+
+/// A problem with what the user asked for (exit status 2).
+#[derive(Debug, Error)]
+pub enum UsageError {
+    /// A root that does not exist.
+    #[error("root {0} does not exist")]
+    MissingRoot(String),
+    /// A root that is a file, not a directory.
+    #[error("root {0} is not a directory")]
+    NotADirectory(String),
+    /// A root whose path could not be resolved.
+    #[error("root {0} cannot be read: {1}")]
+    UnreadableRoot(String, String),
+    /// The output directory lies inside an input root.
+    #[error("output directory {out} lies inside input root {root}; input roots are read-only, choose another --out")]
+    OutInsideRoot {
+        /// The output directory.
+        out: String,
+        /// The root it lies in.
+        root: String,
+    },
+    /// The same root given twice.
+    #[error("root {0} is given twice")]
+    DuplicateRoot(String),
+}
+
+impl AnalyzeConfig {
+    /// Check the flags and roots.
+    pub fn from_args(args: AnalyzeArgs) -> Result<Self, UsageError> {
+        let mut roots: Vec<RootSpec> = Vec::new();
+        for given in &args.roots {
+            let fs_path = PathBuf::from(given);
+            let meta = std::fs::metadata(&fs_path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => UsageError::MissingRoot(given.clone()),
+                _ => UsageError::UnreadableRoot(given.clone(), e.to_string()),
+            })?;
+            if !meta.is_dir() {
+                return Err(UsageError::NotADirectory(given.clone()));
+            }
+            let canonical = fs_path
+                .canonicalize()
+                .map_err(|e| UsageError::UnreadableRoot(given.clone(), e.to_string()))?;
+            if roots.iter().any(|r| r.canonical == canonical) {
+                return Err(UsageError::DuplicateRoot(given.clone()));
+            }
+            let base = paths::dataset_name(given);
+            let mut dataset = base.clone();
+            let mut n = 2;
+            while roots.iter().any(|r| r.dataset == dataset) {
+                dataset = format!("{base}_{n}");
+                n += 1;
+            }
+            roots.push(RootSpec {
+                given: given.clone(),
+                display: paths::display_root(given),
+                fs_path,
+                canonical,
+                dataset,
+            });
+        }
+        let out_abs = absolute_lexical(&args.out);
+        for root in &roots {
+            if resolve_existing_prefix(&out_abs).starts_with(&root.canonical) {
+                return Err(UsageError::OutInsideRoot {
+                    out: args.out.display().to_string(),
+                    root: root.given.clone(),
+                });
+            }
+        }
+        let backend = match (args.cpu, args.gpu) {
+            (true, _) => Backend::Cpu,
+            (_, true) => Backend::Gpu,
+            _ => Backend::Auto,
+        };
+        let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        Ok(AnalyzeConfig {
+            roots,
+            out_dir: args.out,
+            backend,
+            jobs,
+            seed: args.seed,
+            quiet: args.quiet,
+        })
+    }
+}
+
+fn absolute_lexical(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+/// Canonicalise the longest existing prefix of `p` and append the rest, so a
+/// not-yet-created output directory is compared by where it will be.
+fn resolve_existing_prefix(p: &Path) -> PathBuf {
+    let mut existing = p.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = existing.canonicalize().unwrap_or(existing);
+    for part in rest.iter().rev() {
+        resolved.push(part);
+    }
+    resolved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(roots: Vec<String>, out: PathBuf) -> AnalyzeArgs {
+        AnalyzeArgs {
+            roots,
+            out,
+            cpu: false,
+            gpu: false,
+            jobs: None,
+            seed: 0,
+            quiet: true,
+        }
+    }
+
+    #[test]
+    fn rejects_missing_root_and_out_inside_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data");
+        std::fs::create_dir(&root).unwrap();
+        let missing = dir.path().join("nope").display().to_string();
+        let err = AnalyzeConfig::from_args(args(vec![missing.clone()], dir.path().join("o")));
+        assert!(matches!(err, Err(UsageError::MissingRoot(r)) if r == missing));
+        let r = root.display().to_string();
+        let err = AnalyzeConfig::from_args(args(vec![r.clone()], root.join("sub/out")));
+        assert!(
+            matches!(err, Err(UsageError::OutInsideRoot { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn same_named_roots_get_distinct_dataset_names() {
+        let dir = tempfile::tempdir().unwrap();
+        for p in ["a/data", "b/data"] {
+            std::fs::create_dir_all(dir.path().join(p)).unwrap();
+        }
+        let roots = vec![
+            dir.path().join("a/data").display().to_string() + "/",
+            dir.path().join("b/data").display().to_string(),
+        ];
+        let cfg = AnalyzeConfig::from_args(args(roots, dir.path().join("out"))).unwrap();
+        let names: Vec<_> = cfg.roots.iter().map(|r| r.dataset.as_str()).collect();
+        assert_eq!(names, vec!["data", "data_2"]);
+        assert!(!cfg.roots[0].display.ends_with('/'));
+    }
+}

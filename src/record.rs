@@ -1,0 +1,75 @@
+//! The one record per video that flows through the stages
+//! (scan → probe → frames → faces → dedup → sample → report), and the
+//! per-file concerns the run reports.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::labels::LabelInfo;
+use crate::probe::ProbeInfo;
+
+/// One video file and everything the stages learned about it.
+#[derive(Debug, Clone)]
+pub struct VideoRecord {
+    /// Dataset name (the root's last path component).
+    pub dataset: String,
+    /// Path as the root was given plus the `/`-joined relative parts.
+    pub path: String,
+    /// Path relative to the root, `/`-joined.
+    pub rel_path: String,
+    /// Where to read the file on this machine.
+    pub fs_path: PathBuf,
+    /// Catalog key: the canonical path of the file on this machine.
+    pub key: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// Whether the scan saw a regular file.
+    pub is_regular: bool,
+    /// Labels from metadata or layout.
+    pub labels: LabelInfo,
+    /// The original's displayed path, for fakes whose metadata names one.
+    pub original_path: Option<String>,
+    /// Container and stream facts, once probed.
+    pub probe: Option<ProbeInfo>,
+    /// Why the file could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+impl VideoRecord {
+    /// A readable video: probed without error.
+    pub fn is_readable(&self) -> bool {
+        self.error.is_none() && self.probe.is_some()
+    }
+}
+
+/// What kind of problem a concern reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConcernKind {
+    /// A video file that could not be read (empty, truncated, not a video...).
+    UnreadableVideo,
+    /// A metadata file that is malformed or does not fit its format.
+    MalformedMetadata,
+    /// A symlink pointing back to an ancestor directory.
+    SymlinkLoop,
+    /// A symlink whose target does not exist.
+    BrokenSymlink,
+    /// A directory that could not be listed.
+    UnreadableDirectory,
+}
+
+/// One problem found in the input, named by its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Concern {
+    /// Dataset the file belongs to.
+    pub dataset: String,
+    /// Displayed path of the file or directory.
+    pub path: String,
+    /// What kind of problem.
+    pub kind: ConcernKind,
+    /// The cause, in words.
+    pub reason: String,
+}
