@@ -35,7 +35,8 @@ pub struct ProbeInfo {
     pub width: u32,
     /// Coded height in pixels (as ffprobe's `height`, before rotation).
     pub height: u32,
-    /// Display rotation in degrees (0, 90, 180, 270; counter-clockwise as FFmpeg reports).
+    /// Display rotation in degrees, 0..360, as ffprobe's `rotation` (the display
+    /// matrix angle, counter-clockwise).
     pub rotation_deg: i32,
     /// Frames per second (average frame rate, else the stream's base rate).
     pub fps: f64,
@@ -99,10 +100,27 @@ pub fn probe(path: &Path, size_bytes: u64) -> Result<ProbeInfo, ProbeError> {
     }
     // Opening checks readability first so permission problems are named as such.
     std::fs::File::open(path).map_err(|e| ProbeError::Io(e.to_string()))?;
-    let mut input = open_input(path)?;
+    let mut input = open_input(path).map_err(|e| match e {
+        ProbeError::NotVideo(_) if has_iso_bmff_signature(path) => ProbeError::Truncated(
+            "MP4/MOV header present but its 'moov' index is missing: the file was cut short".into(),
+        ),
+        other => other,
+    })?;
     let info = describe(&input, meta.len())?;
     check_not_truncated(&mut input, &info, meta.len())?;
     Ok(info)
+}
+
+/// Whether the file starts like an ISO base media file (MP4, MOV, 3GP): a box
+/// of type `ftyp` first. Such a file that FFmpeg cannot open has lost its index,
+/// which MP4 writers put at the end.
+fn has_iso_bmff_signature(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head[4..8] == b"ftyp"
 }
 
 /// Open a file with FFmpeg. Unlike `ffmpeg::format::input`, this accepts paths
@@ -232,7 +250,7 @@ fn rate(r: ffmpeg::Rational) -> Option<f64> {
 }
 
 /// Display rotation from the stream's display matrix, as ffprobe shows it,
-/// normalised to 0..360.
+/// normalised to 0..360; else the legacy `rotate` tag.
 fn rotation(stream: &ffmpeg::format::stream::Stream) -> i32 {
     for side in stream.side_data() {
         if side.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix
@@ -240,7 +258,7 @@ fn rotation(stream: &ffmpeg::format::stream::Stream) -> i32 {
         {
             let deg = unsafe { ffi::av_display_rotation_get(side.data().as_ptr() as *const i32) };
             if deg.is_finite() {
-                return (-deg.round() as i32).rem_euclid(360);
+                return (deg.round() as i32).rem_euclid(360);
             }
         }
     }
