@@ -32,7 +32,9 @@ pub fn dataset_name(root: &str) -> String {
 
 /// Join a displayed root and a `/`-joined relative path.
 pub fn display_join(display_root: &str, rel_path: &str) -> String {
-    if display_root.ends_with('/') {
+    if rel_path.is_empty() {
+        display_root.to_string()
+    } else if display_root.ends_with('/') {
         format!("{display_root}{rel_path}")
     } else {
         format!("{display_root}/{rel_path}")
@@ -74,6 +76,7 @@ mod tests {
             "X:/dataset_3/indoor/a.mp4"
         );
         assert_eq!(display_join("X:/", "a.mp4"), "X:/a.mp4");
+        assert_eq!(display_join("X:/dataset_3", ""), "X:/dataset_3");
     }
 
     #[test]
