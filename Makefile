@@ -6,14 +6,18 @@ SHELL := /bin/bash
 
 # System packages the build and the tests need (Debian 12 names): FFmpeg's
 # libraries and CLI (probing, decoding, fixtures, ffprobe as the tests' oracle),
-# clang for bindgen.
+# clang for bindgen; Mesa's lavapipe Vulkan driver so the real wgpu shaders
+# run in the tests on machines without a GPU.
 APT_PACKAGES := libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
-	libavfilter-dev libavdevice-dev clang libclang-dev pkg-config ffmpeg
+	libavfilter-dev libavdevice-dev clang libclang-dev pkg-config ffmpeg \
+	mesa-vulkan-drivers libvulkan1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := fixtures/demo
 OUT_DIR := staging/dataset_analysis
 DEMO_ROOTS := $(DEMO_DIR)/dataset_3 $(DEMO_DIR)/dataset2 $(DEMO_DIR)/DEEPFAKE_DATASETS
 export CARGO_TERM_COLOR ?= never
+# Mesa warns on stderr without it (headless machines, CI).
+export XDG_RUNTIME_DIR ?= /tmp
 
 .PHONY: help deps build demo fixtures test lint bench clean
 

@@ -8,17 +8,29 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::catalog::Catalog;
-use crate::cli::AnalyzeConfig;
+use crate::catalog::{Catalog, ResultSender};
+use crate::cli::{AnalyzeConfig, Backend, UsageError};
+use crate::frames::{self, SampledFrame};
 use crate::labels::{self, DatasetFiles};
 use crate::paths::display_join;
 use crate::probe::{self, ProbeError, ProbeInfo};
+use crate::quality;
+use crate::record::FrameSummary;
 use crate::record::{Concern, ConcernKind, VideoRecord};
 use crate::report::{self, DatasetInfo};
 use crate::scan;
+use crate::stats::{self, BackendChoice, CpuBackend, FrameInput, StatsBackend};
 
 /// Catalog stage name of the probe; bump the version when its definition changes.
 pub const PROBE_STAGE: &str = "probe@1";
+
+/// Catalog stage version of the frame pass; bump when a statistic's definition
+/// or the sampling changes. The stage name also carries K (`--frames`).
+pub const FRAMES_STAGE_VERSION: u32 = 1;
+
+/// Frames handed to a GPU backend per call: enough to keep a GPU busy, small
+/// enough that a batch of 1080p frames stays near 256 MB.
+const GPU_BATCH_FRAMES: usize = 64;
 
 /// File name of the catalog inside the output directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
@@ -34,6 +46,10 @@ pub struct Summary {
     pub readable: usize,
     /// Probed in this run (the rest came from the catalog).
     pub probed_now: usize,
+    /// Videos whose frames were analysed in this run.
+    pub frames_now: usize,
+    /// Which compute path the frame statistics took, and why.
+    pub frame_backend: String,
     /// Concerns reported.
     pub concerns: usize,
     /// Wall time.
@@ -43,6 +59,22 @@ pub struct Summary {
 /// Run the analysis described by `cfg`.
 pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
     let started = Instant::now();
+    // Choose the compute path first: `--gpu` without a GPU fails before any work.
+    let choice = match cfg.backend {
+        Backend::Auto => BackendChoice::Auto,
+        Backend::Cpu => BackendChoice::Cpu,
+        Backend::Gpu => BackendChoice::Gpu,
+    };
+    let (backend, frame_backend) = match stats::select_backend(choice) {
+        Ok(b) => b,
+        Err(e) if cfg.backend == Backend::Gpu => {
+            return Err(UsageError::NoGpu(e.to_string()).into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !cfg.quiet {
+        eprintln!("engine: {frame_backend}");
+    }
     std::fs::create_dir_all(&cfg.out_dir)
         .with_context(|| format!("cannot create output directory {}", cfg.out_dir.display()))?;
     let catalog = Catalog::open(&cfg.out_dir.join(CATALOG_FILE))?;
@@ -53,6 +85,7 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
 
     let (datasets, mut records, mut concerns) = scan_and_label(cfg);
     let probed_now = probe_stage(cfg, &catalog, &pool, &mut records)?;
+    let frames_now = frames_stage(cfg, &catalog, &pool, backend, &mut records)?;
     for r in &records {
         if let Some(err) = &r.error {
             concerns.push(Concern {
@@ -69,6 +102,8 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
         videos: records.len(),
         readable: records.iter().filter(|r| r.is_readable()).count(),
         probed_now,
+        frames_now,
+        frame_backend,
         concerns: concerns.len(),
         elapsed: started.elapsed(),
     })
@@ -121,6 +156,7 @@ fn scan_and_label(cfg: &AnalyzeConfig) -> (Vec<DatasetInfo>, Vec<VideoRecord>, V
                 labels,
                 original_path,
                 probe: None,
+                frames: None,
                 error: None,
             });
         }
@@ -185,6 +221,203 @@ fn probe_stage(
     bar.finish_and_clear();
     writer.finish()?;
     Ok(n)
+}
+
+/// Catalog stage name of the frame pass for `k` frames per video.
+pub fn frames_stage_name(k: usize) -> String {
+    format!("frames@{FRAMES_STAGE_VERSION}:k{k}")
+}
+
+type FramesResult = Result<FrameSummary, String>;
+
+/// Sample, measure and aggregate the frames of every readable record whose
+/// catalog entry is missing or stale. Decoding runs on the worker pool; the
+/// CPU backend measures inside each worker, a GPU backend on one feeding
+/// thread that batches frames from many videos. Returns how many videos were
+/// analysed now.
+fn frames_stage(
+    cfg: &AnalyzeConfig,
+    catalog: &Catalog,
+    pool: &rayon::ThreadPool,
+    mut backend: Box<dyn StatsBackend>,
+    records: &mut [VideoRecord],
+) -> Result<usize> {
+    let stage = frames_stage_name(cfg.frames);
+    let stored = catalog.load_stage(&stage)?;
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, r) in records.iter_mut().enumerate() {
+        if !r.is_readable() {
+            continue;
+        }
+        let cached = stored
+            .get(&r.key)
+            .filter(|s| s.size_bytes == r.size_bytes && s.mtime_ns == r.mtime_ns)
+            .and_then(|s| serde_json::from_str::<FramesResult>(&s.json).ok());
+        match cached {
+            Some(result) => apply_frames(r, result),
+            None => todo.push(i),
+        }
+    }
+    if todo.is_empty() {
+        return Ok(0);
+    }
+    let bar = progress(cfg.quiet, Some(todo.len() as u64), "frames");
+    let writer = catalog.writer(&stage)?;
+    let sender = writer.sender();
+    let k = cfg.frames;
+    let is_cpu = backend.name().to_ascii_lowercase().starts_with("cpu");
+    let results: Vec<(usize, FramesResult)> = {
+        let recs: &[VideoRecord] = records;
+        let sample = |i: usize| -> Result<Vec<SampledFrame>, String> {
+            let r = &recs[i];
+            let info = r.probe.as_ref().expect("readable records are probed");
+            frames::sample_frames(&r.fs_path, info, k).map_err(|e| e.to_string())
+        };
+        let finish = |sender: &ResultSender, i: usize, result: FramesResult| {
+            let r = &recs[i];
+            let json = serde_json::to_string(&result).expect("frame results serialise");
+            sender.send(&r.key, r.size_bytes, r.mtime_ns, json);
+            bar.inc(1);
+            (i, result)
+        };
+        if is_cpu {
+            pool.install(|| {
+                todo.par_iter()
+                    .map_with(sender, |sender, &i| {
+                        let result = sample(i).and_then(|frames| {
+                            let stats = CpuBackend::new()
+                                .compute(&inputs(&frames))
+                                .map_err(|e| e.to_string())?;
+                            Ok(summarise(&frames, &stats))
+                        });
+                        finish(sender, i, result)
+                    })
+                    .collect()
+            })
+        } else {
+            // Owned here so it is dropped (and the writer can finish) with this block.
+            let sender = sender;
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(
+                usize,
+                Result<Vec<SampledFrame>, String>,
+            )>(cfg.jobs * 2);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    pool.install(|| {
+                        todo.par_iter().for_each_with(tx, |tx, &i| {
+                            let _ = tx.send((i, sample(i)));
+                        })
+                    })
+                });
+                let mut out = Vec::with_capacity(todo.len());
+                let mut batch: Vec<(usize, Vec<SampledFrame>)> = Vec::new();
+                let mut open = true;
+                while open {
+                    // Block for one video, then take whatever else is ready.
+                    match rx.recv() {
+                        Ok(item) => queue(item, &mut batch, &mut out, &sender, &finish),
+                        Err(_) => open = false,
+                    }
+                    while open
+                        && batch.iter().map(|(_, f)| f.len()).sum::<usize>() < GPU_BATCH_FRAMES
+                    {
+                        match rx.try_recv() {
+                            Ok(item) => queue(item, &mut batch, &mut out, &sender, &finish),
+                            Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                            Err(std::sync::mpsc::TryRecvError::Disconnected) => open = false,
+                        }
+                    }
+                    if !batch.is_empty() {
+                        for (i, result) in
+                            measure_batch(backend.as_mut(), std::mem::take(&mut batch))
+                        {
+                            out.push(finish(&sender, i, result));
+                        }
+                    }
+                }
+                out
+            })
+        }
+    };
+    bar.finish_and_clear();
+    writer.finish()?;
+    let n = results.len();
+    for (i, result) in results {
+        apply_frames(&mut records[i], result);
+    }
+    Ok(n)
+}
+
+/// Put a decoded video in the batch, or finish it at once if decoding failed.
+fn queue(
+    (i, decoded): (usize, Result<Vec<SampledFrame>, String>),
+    batch: &mut Vec<(usize, Vec<SampledFrame>)>,
+    out: &mut Vec<(usize, FramesResult)>,
+    sender: &ResultSender,
+    finish: &impl Fn(&ResultSender, usize, FramesResult) -> (usize, FramesResult),
+) {
+    match decoded {
+        Ok(frames) => batch.push((i, frames)),
+        Err(e) => out.push(finish(sender, i, Err(e))),
+    }
+}
+
+/// Measure several videos' frames in one backend call.
+fn measure_batch(
+    backend: &mut dyn StatsBackend,
+    batch: Vec<(usize, Vec<SampledFrame>)>,
+) -> Vec<(usize, FramesResult)> {
+    let all: Vec<FrameInput<'_>> = batch.iter().flat_map(|(_, f)| inputs(f)).collect();
+    match backend.compute(&all) {
+        Ok(stats) => {
+            let mut at = 0;
+            batch
+                .iter()
+                .map(|(i, frames)| {
+                    let s = &stats[at..at + frames.len()];
+                    at += frames.len();
+                    (*i, Ok(summarise(frames, s)))
+                })
+                .collect()
+        }
+        Err(e) => batch
+            .iter()
+            .map(|(i, _)| (*i, Err(format!("frame statistics failed: {e}"))))
+            .collect(),
+    }
+}
+
+fn inputs(frames: &[SampledFrame]) -> Vec<FrameInput<'_>> {
+    frames
+        .iter()
+        .map(|f| FrameInput {
+            width: f.width,
+            height: f.height,
+            luma: &f.luma,
+            next_luma: f.next_luma.as_deref(),
+            rgb_width: f.thumb_width,
+            rgb_height: f.thumb_height,
+            rgb: &f.rgb,
+        })
+        .collect()
+}
+
+fn summarise(frames: &[SampledFrame], stats: &[stats::FrameStats]) -> FrameSummary {
+    FrameSummary {
+        quality: quality::aggregate(stats).expect("at least one frame"),
+        frame_times_s: frames.iter().map(|f| (f.t_s * 1e3).round() / 1e3).collect(),
+        embeddings: stats.iter().map(|s| s.embedding.clone()).collect(),
+    }
+}
+
+fn apply_frames(r: &mut VideoRecord, result: FramesResult) {
+    match result {
+        Ok(summary) => r.frames = Some(summary),
+        Err(e) => {
+            r.frames = None;
+            r.error = Some(format!("undecodable: {e}"));
+        }
+    }
 }
 
 fn apply_probe(r: &mut VideoRecord, result: Result<ProbeInfo, ProbeError>) {

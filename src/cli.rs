@@ -61,6 +61,11 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub gpu: bool,
 
+    /// Frames sampled per video for the quality statistics (each with the
+    /// frame after it, for motion).
+    #[arg(long, value_name = "K", default_value_t = crate::frames::DEFAULT_FRAMES as u16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub frames: u16,
+
     /// Worker threads (default: one per CPU core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -109,6 +114,8 @@ pub struct AnalyzeConfig {
     pub out_dir: PathBuf,
     /// Compute path for frame statistics.
     pub backend: Backend,
+    /// Frames sampled per video.
+    pub frames: usize,
     /// Worker threads.
     pub jobs: usize,
     /// Seed for random choices.
@@ -140,6 +147,9 @@ pub enum UsageError {
     /// The same root given twice.
     #[error("root {0} is given twice")]
     DuplicateRoot(String),
+    /// `--gpu` on a machine without a usable GPU.
+    #[error("{0}")]
+    NoGpu(String),
 }
 
 impl AnalyzeConfig {
@@ -199,6 +209,7 @@ impl AnalyzeConfig {
             roots,
             out_dir: args.out,
             backend,
+            frames: usize::from(args.frames),
             jobs,
             seed: args.seed,
             quiet: args.quiet,
@@ -247,6 +258,7 @@ mod tests {
             out,
             cpu: false,
             gpu: false,
+            frames: 16,
             jobs: None,
             seed: 0,
             quiet: true,

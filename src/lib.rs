@@ -9,9 +9,12 @@
 pub mod analyze;
 pub mod catalog;
 pub mod cli;
+pub mod frames;
 pub mod labels;
 pub mod paths;
 pub mod probe;
+pub mod quality;
 pub mod record;
 pub mod report;
 pub mod scan;
+pub mod stats;

@@ -8,6 +8,12 @@ use engine::analyze;
 use engine::cli::{AnalyzeConfig, Cli, Command};
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan drivers complain on stderr when this is unset (headless
+    // servers, CI); any writable directory satisfies them. Set before any
+    // thread starts.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze(args) => {
@@ -21,12 +27,13 @@ fn main() -> ExitCode {
             match analyze::run(&cfg) {
                 Ok(s) => {
                     println!(
-                        "engine: {} datasets, {} videos ({} readable, {} unreadable), {} probed now, {} concerns, {:.1} s; outputs in {}",
+                        "engine: {} datasets, {} videos ({} readable, {} unreadable), {} probed now, {} frame-analysed now, {} concerns, {:.1} s; outputs in {}",
                         s.datasets,
                         s.videos,
                         s.readable,
                         s.videos - s.readable,
                         s.probed_now,
+                        s.frames_now,
                         s.concerns,
                         s.elapsed.as_secs_f64(),
                         cfg.out_dir.display()
@@ -35,7 +42,9 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("engine: error: {e:#}");
-                    ExitCode::from(1)
+                    // A request this machine cannot meet (--gpu without a GPU) is a usage error.
+                    let usage = e.downcast_ref::<engine::cli::UsageError>().is_some();
+                    ExitCode::from(if usage { 2 } else { 1 })
                 }
             }
         }

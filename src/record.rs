@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::labels::LabelInfo;
 use crate::probe::ProbeInfo;
+use crate::quality::VideoQuality;
 
 /// One video file and everything the stages learned about it.
 #[derive(Debug, Clone)]
@@ -34,8 +35,21 @@ pub struct VideoRecord {
     pub original_path: Option<String>,
     /// Container and stream facts, once probed.
     pub probe: Option<ProbeInfo>,
+    /// What the sampled frames look like, once the frame pass ran.
+    pub frames: Option<FrameSummary>,
     /// Why the file could not be read, if it could not.
     pub error: Option<String>,
+}
+
+/// The frame pass's result for one video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameSummary {
+    /// Aggregated statistics and categories.
+    pub quality: VideoQuality,
+    /// Times of the sampled frames, seconds from the start.
+    pub frame_times_s: Vec<f64>,
+    /// One unit-length embedding per sampled frame (see [`crate::stats::FrameStats::embedding`]).
+    pub embeddings: Vec<Vec<f32>>,
 }
 
 impl VideoRecord {

@@ -74,6 +74,7 @@ struct InventoryLine<'a> {
     split: Option<&'a str>,
     identity: Option<&'a str>,
     attrs: &'a BTreeMap<String, String>,
+    quality: Option<&'a crate::quality::VideoQuality>,
     error: Option<&'a str>,
 }
 
@@ -107,6 +108,7 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
         split: l.split.as_deref(),
         identity: l.identity.as_deref(),
         attrs: &l.attrs,
+        quality: r.frames.as_ref().map(|f| &f.quality),
         error: r.error.as_deref(),
     }
 }
@@ -230,6 +232,7 @@ fn dataset_summary(ds: &DatasetInfo, recs: &[&VideoRecord], concerns: &[&Concern
     obj.insert("codecs".into(), json!(codecs));
     obj.insert("resolutions".into(), json!(resolutions));
     obj.insert("durations".into(), duration_stats(&durations));
+    obj.insert("quality_categories".into(), quality_categories(&readable));
     obj.insert("methods".into(), json!(methods));
     obj.insert("splits".into(), json!(splits));
     obj.insert("label_sources".into(), json!(label_sources));
@@ -248,6 +251,24 @@ fn dataset_summary(ds: &DatasetInfo, recs: &[&VideoRecord], concerns: &[&Concern
         json!(recommendations(recs, &readable, concerns)),
     );
     summary
+}
+
+/// Counts of the frame pass's categories (lighting, sharpness, motion) over
+/// the readable videos that have them.
+fn quality_categories(readable: &[&VideoRecord]) -> Value {
+    let mut lighting = BTreeMap::new();
+    let mut sharpness = BTreeMap::new();
+    let mut motion = BTreeMap::new();
+    let name = |v: Value| v.as_str().unwrap_or_default().to_string();
+    for q in readable
+        .iter()
+        .filter_map(|r| r.frames.as_ref().map(|f| &f.quality))
+    {
+        *lighting.entry(name(json!(q.lighting))).or_insert(0usize) += 1;
+        *sharpness.entry(name(json!(q.sharpness))).or_insert(0usize) += 1;
+        *motion.entry(name(json!(q.motion))).or_insert(0usize) += 1;
+    }
+    json!({"lighting": lighting, "sharpness": sharpness, "motion": motion})
 }
 
 fn duration_stats(sorted: &[f64]) -> Value {

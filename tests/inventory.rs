@@ -122,6 +122,10 @@ fn demo_inventory_agrees_with_ffprobe_and_the_truth_and_leaves_roots_untouched()
                     (d - dur).abs() <= DURATION_TOLERANCE_S,
                     "{path}: {d} vs ffprobe {dur}"
                 );
+                assert!(
+                    line["quality"]["lighting"].is_string(),
+                    "{path}: no frame statistics"
+                );
                 readable += 1;
             }
             (Some(err), _) => assert!(broken, "{path} is fine but got error {err}"),
@@ -286,14 +290,31 @@ fn catalog_rows(db: &Path) -> i64 {
         .unwrap_or(0)
 }
 
+/// The number before `label` in the summary line ("12 probed now").
+fn count_in_summary(stdout: &str, label: &str) -> usize {
+    let at = stdout
+        .find(label)
+        .unwrap_or_else(|| panic!("no `{label}` in {stdout}"));
+    stdout[..at]
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 fn probed_now(stdout: &str) -> usize {
-    let at = stdout.find(" probed now").expect("summary line");
-    stdout[..at].rsplit(' ').next().unwrap().parse().unwrap()
+    count_in_summary(stdout, " probed now")
+}
+
+fn frames_now(stdout: &str) -> usize {
+    count_in_summary(stdout, " frame-analysed now")
 }
 
 #[test]
 fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
-    const FILES: usize = 1500;
+    const FILES: usize = 300;
     let dir = tempfile::tempdir().unwrap();
     let root = many_files_corpus(dir.path(), FILES).display().to_string();
     let total = FILES + 2;
@@ -303,8 +324,11 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
     let (code, stdout) = analyze(std::slice::from_ref(&root), &reference, &["--jobs", "1"]);
     assert_eq!(code, 0);
     assert_eq!(probed_now(&stdout), total);
+    let readable = total - 1;
+    assert_eq!(frames_now(&stdout), readable);
 
-    // A run killed with SIGKILL once some results are in the catalog.
+    // A run killed with SIGKILL midway through the frame pass: every probe and
+    // some frame results are in the catalog.
     let out = dir.path().join("resumed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
         .args(["analyze", &root, "--quiet", "--jobs", "1", "--out"])
@@ -315,7 +339,7 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
         .unwrap();
     let db = out.join("catalog.sqlite");
     let started = Instant::now();
-    while catalog_rows(&db) == 0 {
+    while catalog_rows(&db) <= total as i64 {
         assert!(
             child.try_wait().unwrap().is_none(),
             "run finished before it could be killed"
@@ -325,25 +349,30 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let saved = catalog_rows(&db) as usize;
+    let saved = catalog_rows(&db) as usize - total;
     assert!(
-        saved > 0 && saved < total,
-        "killed run saved {saved} of {total}"
+        saved > 0 && saved < readable,
+        "killed run saved {saved} of {readable} frame results"
     );
     assert!(
         !out.join("inventory.jsonl").exists(),
         "the killed run got to the end"
     );
 
-    // Resume: only the rest is probed, and the outputs equal the reference.
+    // Resume: only the rest is analysed, and the outputs equal the reference.
     let (code, stdout) = analyze(std::slice::from_ref(&root), &out, &["--jobs", "1"]);
     assert_eq!(code, 0);
-    let resumed_probes = probed_now(&stdout);
-    assert!(
-        resumed_probes < total,
-        "resume probed {resumed_probes} of {total}"
+    assert_eq!(
+        probed_now(&stdout),
+        0,
+        "every probe was saved before the kill"
     );
-    assert!(resumed_probes + saved >= total);
+    let resumed = frames_now(&stdout);
+    assert!(
+        resumed < readable,
+        "resume analysed {resumed} of {readable}"
+    );
+    assert!(resumed + saved >= readable);
     for f in ["inventory.jsonl", "report.json"] {
         assert_eq!(
             std::fs::read(reference.join(f)).unwrap(),
@@ -356,6 +385,7 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
     let (code, stdout) = analyze(std::slice::from_ref(&root), &out, &["--jobs", "1"]);
     assert_eq!(code, 0);
     assert_eq!(probed_now(&stdout), 0);
+    assert_eq!(frames_now(&stdout), 0);
     std::fs::write(
         Path::new(&root).join("odd/zz_broken.mp4"),
         b"still not a video",

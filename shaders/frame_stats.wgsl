@@ -1,0 +1,377 @@
+// Frame statistics: per-frame integer reductions (see src/stats/mod.rs for the
+// definitions and src/stats/gpu.rs for the host side). Every result is an
+// integer sum, so this path gives bit-identical FrameSums to the CPU path.
+//
+// One batch = many frames. `input` holds every frame's native luma, next-frame
+// luma and RGB thumbnail as bytes (each region 4-byte aligned); `params[f]`
+// says where. Dispatch z = frame index within the batch.
+//
+// Output per frame (u32 words at params.out_off, OUT_STRIDE words apart):
+//   [0, 256)      luma histogram
+//   [256, 274)    nine u64 sums as (lo, hi) pairs, see S_* below
+//   [288, 1312)   32x32 area-averaged grid (one value 0..255 per word)
+// Sums larger than a u32 are accumulated as u64 (lo, hi) pairs: each
+// workgroup first reduces into workgroup memory (fits in u32), then one
+// thread adds to the pair with carry (add_u64). Signed sums are stored with
+// an offset that makes every term non-negative; the host subtracts it.
+
+const S_EDGE: u32 = 256u;    // block boundary |diff| sum
+const S_INNER: u32 = 258u;   // mid-block |diff| sum
+const S_LAP: u32 = 260u;     // sum of (L + LAP_OFFSET)
+const S_LAPSQ: u32 = 262u;   // sum of L^2
+const S_MOTION: u32 = 264u;  // sum |A - A_next|
+const S_RG: u32 = 266u;      // sum of (rg + RG_OFFSET)
+const S_RGSQ: u32 = 268u;    // sum of rg^2
+const S_YB: u32 = 270u;      // sum of (yb2 + YB2_OFFSET)
+const S_YBSQ: u32 = 272u;    // sum of yb2^2
+const GRID_OFF: u32 = 288u;
+const GRID_SIDE: u32 = 32u;
+
+const LAP_OFFSET: i32 = 1020;  // |L| <= 4*255
+const RG_OFFSET: i32 = 255;    // |R - G| <= 255
+const YB2_OFFSET: i32 = 510;   // |R + G - 2B| <= 510
+
+// Native pass tiling: 64 threads x NATIVE_COLS pixels wide x NATIVE_ROWS rows
+// (must match NATIVE_TILE_W / NATIVE_ROWS in gpu.rs). A thread reads one u32
+// word (4 pixels) per row; a workgroup covers 256 x 32 pixels, so its
+// histogram flush (256 bins) is amortised over 8192 pixels and its
+// blockiness partials stay below 2^32 (8192 x 2 x 255). 32 rows measured
+// ~20% faster than 8 rows on lavapipe.
+const NATIVE_COLS: u32 = 4u;
+const NATIVE_ROWS: u32 = 32u;
+
+struct FrameParams {
+    luma_off: u32,      // byte offset of the native luma in `input`
+    next_off: u32,      // byte offset of the next frame's luma
+    rgb_off: u32,       // byte offset of the RGB24 thumbnail
+    has_next: u32,      // 1 when next_off is valid
+    width: u32,         // native luma size
+    height: u32,
+    aw: u32,            // analysis image size
+    ah: u32,
+    rgb_count: u32,     // thumbnail pixels
+    ana_off: u32,       // word offset of the analysis image in `ana`
+    ana_next_off: u32,  // word offset of the next frame's analysis image
+    out_off: u32,       // word offset of this frame's results in `out`
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    _pad3: u32,
+}
+
+@group(0) @binding(0) var<storage, read> input: array<u32>;
+@group(0) @binding(1) var<storage, read> params: array<FrameParams>;
+@group(0) @binding(2) var<storage, read_write> ana: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<atomic<u32>>;
+
+var<workgroup> wg_hist: array<atomic<u32>, 256>;
+var<workgroup> wg_sum: array<atomic<u32>, 4>;
+
+// Byte `i` of `input`.
+fn px(i: u32) -> u32 {
+    return (input[i >> 2u] >> ((i & 3u) << 3u)) & 0xffu;
+}
+
+fn absdiff(a: u32, b: u32) -> u32 {
+    return max(a, b) - min(a, b);
+}
+
+// out[idx], out[idx + 1] form a u64 (lo, hi); add v with carry.
+fn add_u64(idx: u32, v: u32) {
+    if (v == 0u) {
+        return;
+    }
+    let old = atomicAdd(&out[idx], v);
+    if (old > 0xffffffffu - v) {
+        atomicAdd(&out[idx + 1u], 1u);
+    }
+}
+
+// Sum of the bytes [a, b) of `input`, a word at a time where aligned.
+fn byte_sum(a: u32, b: u32) -> u32 {
+    var s = 0u;
+    var i = a;
+    while (i < b && (i & 3u) != 0u) {
+        s += px(i);
+        i++;
+    }
+    while (i + 4u <= b) {
+        let w = input[i >> 2u];
+        let t = (w & 0x00ff00ffu) + ((w >> 8u) & 0x00ff00ffu);
+        s += (t & 0xffffu) + (t >> 16u);
+        i += 4u;
+    }
+    while (i < b) {
+        s += px(i);
+        i++;
+    }
+    return s;
+}
+
+// Area-resampling bin [start, end) of output index i (see bin_range in mod.rs).
+fn bin(i: u32, native: u32, outn: u32) -> vec2<u32> {
+    let start = i * native / outn;
+    let end = (i + 1u) * native / outn;
+    return vec2<u32>(start, max(end, start + 1u));
+}
+
+fn clear_wg_sums(lid: u32) {
+    if (lid < 4u) {
+        atomicStore(&wg_sum[lid], 0u);
+    }
+}
+
+// Histogram + blockiness pairs over the native luma.
+@compute @workgroup_size(64)
+fn native_pass(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let p = params[wg.z];
+    for (var i = lid; i < 256u; i += 64u) {
+        atomicStore(&wg_hist[i], 0u);
+    }
+    clear_wg_sums(lid);
+    workgroupBarrier();
+
+    let x0 = (wg.x * 64u + lid) * NATIVE_COLS;
+    let y0 = wg.y * NATIVE_ROWS;
+    var edge = 0u;
+    var inner = 0u;
+    if (x0 < p.width && y0 < p.height && (p.width & 3u) == 0u) {
+        // Fast path: rows start on word boundaries, so the thread's 4 pixels
+        // are one u32 word.
+        let y1 = min(y0 + NATIVE_ROWS, p.height);
+        let xm = x0 & 7u;  // 0 or 4
+        let has_right = x0 + 4u < p.width;
+        for (var y = y0; y < y1; y++) {
+            let row = p.luma_off + y * p.width;
+            let wd = input[(row + x0) >> 2u];
+            for (var j = 0u; j < 4u; j++) {
+                atomicAdd(&wg_hist[(wd >> (8u * j)) & 0xffu], 1u);
+            }
+            // Horizontal pair (x0 + 3, x0 + 4): mid-block when x0 % 8 == 0,
+            // block boundary when x0 % 8 == 4.
+            if (has_right) {
+                let d = absdiff(wd >> 24u, px(row + x0 + 4u));
+                if (xm == 0u) {
+                    inner += d;
+                } else {
+                    edge += d;
+                }
+            }
+            let ym = y & 7u;
+            if (y + 1u < p.height && (ym == 7u || ym == 3u)) {
+                let wb = input[(row + p.width + x0) >> 2u];
+                var d = 0u;
+                for (var j = 0u; j < 4u; j++) {
+                    d += absdiff((wd >> (8u * j)) & 0xffu, (wb >> (8u * j)) & 0xffu);
+                }
+                if (ym == 7u) {
+                    edge += d;
+                } else {
+                    inner += d;
+                }
+            }
+        }
+    } else if (x0 < p.width && y0 < p.height) {
+        // General path (width not a multiple of 4): byte loads.
+        let x1 = min(x0 + NATIVE_COLS, p.width);
+        let y1 = min(y0 + NATIVE_ROWS, p.height);
+        for (var y = y0; y < y1; y++) {
+            let row = p.luma_off + y * p.width;
+            let ym = y & 7u;
+            let vert = y + 1u < p.height && (ym == 7u || ym == 3u);
+            for (var x = x0; x < x1; x++) {
+                let v = px(row + x);
+                atomicAdd(&wg_hist[v], 1u);
+                let xm = x & 7u;
+                if ((xm == 7u || xm == 3u) && x + 1u < p.width) {
+                    let d = absdiff(v, px(row + x + 1u));
+                    if (xm == 7u) {
+                        edge += d;
+                    } else {
+                        inner += d;
+                    }
+                }
+                if (vert) {
+                    let d = absdiff(v, px(row + p.width + x));
+                    if (ym == 7u) {
+                        edge += d;
+                    } else {
+                        inner += d;
+                    }
+                }
+            }
+        }
+    }
+    atomicAdd(&wg_sum[0], edge);
+    atomicAdd(&wg_sum[1], inner);
+    workgroupBarrier();
+
+    for (var i = lid; i < 256u; i += 64u) {
+        let c = atomicLoad(&wg_hist[i]);
+        if (c != 0u) {
+            atomicAdd(&out[p.out_off + i], c);
+        }
+    }
+    if (lid == 0u) {
+        add_u64(p.out_off + S_EDGE, atomicLoad(&wg_sum[0]));
+        add_u64(p.out_off + S_INNER, atomicLoad(&wg_sum[1]));
+    }
+}
+
+// Area resampling of one output pixel `i` for `job`: 0 = analysis image of
+// the frame, 1 = analysis image of the next frame (both to `ana`), 2 = the
+// 32x32 embedding grid (to `out`).
+fn resample_one(p: FrameParams, job: u32, i: u32) {
+    var ow = p.aw;
+    var oh = p.ah;
+    var src = p.luma_off;
+    if (job == 1u) {
+        src = p.next_off;
+    }
+    if (job == 2u) {
+        ow = GRID_SIDE;
+        oh = GRID_SIDE;
+    }
+    if (i >= ow * oh) {
+        return;
+    }
+    let xr = bin(i % ow, p.width, ow);
+    let yr = bin(i / ow, p.height, oh);
+    var s = 0u;
+    for (var y = yr.x; y < yr.y; y++) {
+        let row = src + y * p.width;
+        s += byte_sum(row + xr.x, row + xr.y);
+    }
+    let n = (xr.y - xr.x) * (yr.y - yr.x);
+    let v = (s + n / 2u) / n;
+    if (job == 0u) {
+        ana[p.ana_off + i] = v;
+    } else if (job == 1u) {
+        ana[p.ana_next_off + i] = v;
+    } else {
+        atomicStore(&out[p.out_off + GRID_OFF + i], v);
+    }
+}
+
+// Analysis images, one thread per output pixel; wg.y = job (0 frame,
+// 1 next frame).
+@compute @workgroup_size(64)
+fn resample_pass(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(workgroup_id) wg: vec3<u32>,
+) {
+    let p = params[wg.z];
+    if (wg.y == 1u && p.has_next == 0u) {
+        return;
+    }
+    resample_one(p, wg.y, gid.x);
+}
+
+// The 32x32 embedding grid, one thread per cell (its own dispatch of 16
+// workgroups per frame rather than a third job of the analysis dispatch,
+// whose ~900 mostly idle workgroups per frame cost time on lavapipe).
+@compute @workgroup_size(64)
+fn grid_pass(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(workgroup_id) wg: vec3<u32>,
+) {
+    resample_one(params[wg.z], 2u, gid.x);
+}
+
+// Laplacian and motion sums over the analysis image: one thread per column
+// and ANA_ROWS rows (fewer workgroup atomics than one thread per pixel).
+const ANA_ROWS: u32 = 12u;
+
+@compute @workgroup_size(64)
+fn analysis_pass(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let p = params[wg.z];
+    clear_wg_sums(lid);
+    workgroupBarrier();
+
+    var lap = 0u;
+    var lapsq = 0u;
+    var mot = 0u;
+    let x = gid.x;
+    let y0 = wg.y * ANA_ROWS;
+    if (x < p.aw && y0 < p.ah) {
+        let y1 = min(y0 + ANA_ROWS, p.ah);
+        for (var y = y0; y < y1; y++) {
+            let i = y * p.aw + x;
+            let c = ana[p.ana_off + i];
+            if (x > 0u && y > 0u && x + 1u < p.aw && y + 1u < p.ah) {
+                let l = 4 * i32(c)
+                    - i32(ana[p.ana_off + i - p.aw])
+                    - i32(ana[p.ana_off + i + p.aw])
+                    - i32(ana[p.ana_off + i - 1u])
+                    - i32(ana[p.ana_off + i + 1u]);
+                lap += u32(l + LAP_OFFSET);
+                lapsq += u32(l * l);
+            }
+            if (p.has_next != 0u) {
+                mot += absdiff(c, ana[p.ana_next_off + i]);
+            }
+        }
+    }
+    // Per workgroup: 64 x 12 x 1020^2 < 2^32.
+    atomicAdd(&wg_sum[0], lap);
+    atomicAdd(&wg_sum[1], lapsq);
+    atomicAdd(&wg_sum[2], mot);
+    workgroupBarrier();
+    if (lid == 0u) {
+        add_u64(p.out_off + S_LAP, atomicLoad(&wg_sum[0]));
+        add_u64(p.out_off + S_LAPSQ, atomicLoad(&wg_sum[1]));
+        add_u64(p.out_off + S_MOTION, atomicLoad(&wg_sum[2]));
+    }
+}
+
+// Colourfulness sums over the RGB thumbnail; grid-stride loop so any
+// thumbnail size fits the dispatch limit.
+@compute @workgroup_size(64)
+fn color_pass(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let p = params[wg.z];
+    clear_wg_sums(lid);
+    workgroupBarrier();
+
+    var srg = 0u;
+    var srgsq = 0u;
+    var syb = 0u;
+    var sybsq = 0u;
+    // Per-thread partials stay below 2^32 for up to 16512 pixels per thread
+    // (2^32 / 510^2), i.e. thumbnails up to ~69 Gpix at 65535 workgroups.
+    for (var i = gid.x; i < p.rgb_count; i += nwg.x * 64u) {
+        let b = p.rgb_off + 3u * i;
+        let r = i32(px(b));
+        let g = i32(px(b + 1u));
+        let bl = i32(px(b + 2u));
+        let rg = r - g;
+        let yb2 = r + g - 2 * bl;
+        srg += u32(rg + RG_OFFSET);
+        srgsq += u32(rg * rg);
+        syb += u32(yb2 + YB2_OFFSET);
+        sybsq += u32(yb2 * yb2);
+    }
+    // Linear sums are reduced in workgroup memory first (64 x 1020 x 16512
+    // < 2^32); squares could exceed 2^32 per workgroup, so each thread adds
+    // its own square sums to the u64 pairs.
+    atomicAdd(&wg_sum[0], srg);
+    atomicAdd(&wg_sum[1], syb);
+    add_u64(p.out_off + S_RGSQ, srgsq);
+    add_u64(p.out_off + S_YBSQ, sybsq);
+    workgroupBarrier();
+    if (lid == 0u) {
+        add_u64(p.out_off + S_RG, atomicLoad(&wg_sum[0]));
+        add_u64(p.out_off + S_YB, atomicLoad(&wg_sum[1]));
+    }
+}

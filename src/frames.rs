@@ -1,0 +1,334 @@
+//! Frame sampling: K frames spread over a video's duration, each with the
+//! frame that follows it (for motion), converted with swscale to native-size
+//! luma and a small RGB thumbnail.
+//!
+//! Decode work is bounded whatever the video's length: a short video
+//! (at most [`FULL_DECODE_MAX_FRAMES`] frames) is decoded once from the start
+//! and the frames nearest the K evenly spaced times are kept; a longer one is
+//! sought K times, and each sample is the keyframe the seek lands on plus the
+//! frame after it (a keyframe-anchored sample costs a couple of decoded frames,
+//! not a whole group of pictures).
+
+use std::path::Path;
+
+use ffmpeg::ffi;
+use ffmpeg::format::Pixel;
+use ffmpeg::media::Type as MediaType;
+use ffmpeg::software::scaling::{Context as Scaler, Flags};
+use ffmpeg::util::frame::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
+use thiserror::Error;
+
+use crate::probe::{self, ProbeInfo};
+
+/// Default number of sampled frames per video (`--frames`).
+pub const DEFAULT_FRAMES: usize = 16;
+
+/// Videos with at most this many frames are decoded once from the start
+/// instead of sought K times: 600 frames is 20 s at 30 fps, where a full
+/// decode of small DFDC-style clips costs less than K seeks with decoder flushes.
+pub const FULL_DECODE_MAX_FRAMES: u64 = 600;
+
+/// Width of the RGB thumbnail kept per sample (height follows the aspect
+/// ratio). Colorfulness and the report's thumbnails use it; 160 px keeps a
+/// 16-frame sample under 2 MB of RGB.
+pub const THUMB_WIDTH: u32 = 160;
+
+/// Packets read per seek before giving up on finding a frame there (corrupt
+/// or sparse data); bounds the work a damaged file can cause.
+const MAX_PACKETS_PER_SAMPLE: usize = 512;
+
+/// One sampled frame.
+#[derive(Debug, Clone)]
+pub struct SampledFrame {
+    /// Presentation time in seconds from the video's start.
+    pub t_s: f64,
+    /// Native width in pixels.
+    pub width: u32,
+    /// Native height in pixels.
+    pub height: u32,
+    /// GRAY8 luma, `width * height` bytes, no row padding.
+    pub luma: Vec<u8>,
+    /// The following frame's luma (same size), when there is one.
+    pub next_luma: Option<Vec<u8>>,
+    /// Thumbnail width in pixels.
+    pub thumb_width: u32,
+    /// Thumbnail height in pixels.
+    pub thumb_height: u32,
+    /// RGB24 thumbnail, `thumb_width * thumb_height * 3` bytes.
+    pub rgb: Vec<u8>,
+}
+
+/// Why frames could not be sampled.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FrameError {
+    /// The file could not be opened again for decoding.
+    #[error("cannot open for decoding: {0}")]
+    Open(String),
+    /// No decoder for the stream's codec in this FFmpeg build.
+    #[error("no decoder: {0}")]
+    Decoder(String),
+    /// The decoder produced no frame at all.
+    #[error("no decodable video frame")]
+    NoFrames,
+    /// Pixel conversion failed.
+    #[error("pixel conversion failed: {0}")]
+    Convert(String),
+}
+
+/// Sample `k` frames (fewer if the video has fewer) from the video at `path`.
+pub fn sample_frames(
+    path: &Path,
+    info: &ProbeInfo,
+    k: usize,
+) -> Result<Vec<SampledFrame>, FrameError> {
+    let mut input = probe::open_input(path).map_err(|e| FrameError::Open(e.to_string()))?;
+    let stream = input
+        .streams()
+        .best(MediaType::Video)
+        .ok_or_else(|| FrameError::Open("no video stream".into()))?;
+    let index = stream.index();
+    let time_base = f64::from(stream.time_base());
+    let start = match stream.start_time() {
+        ffi::AV_NOPTS_VALUE => 0,
+        s => s,
+    };
+    let mut ctx = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| FrameError::Decoder(e.to_string()))?;
+    // One thread per decoder: the engine decodes many videos in parallel.
+    ctx.set_threading(ffmpeg::codec::threading::Config {
+        kind: ffmpeg::codec::threading::Type::Frame,
+        count: 1,
+        ..Default::default()
+    });
+    let decoder = ctx
+        .decoder()
+        .video()
+        .map_err(|e| FrameError::Decoder(e.to_string()))?;
+    let mut dec = Decoding {
+        decoder,
+        index,
+        time_base,
+        start,
+        converter: None,
+        eof_sent: false,
+    };
+    let k = k.max(1);
+    let duration = info.duration_s.max(0.0);
+    let targets: Vec<f64> = (0..k)
+        .map(|j| (j as f64 + 0.5) * duration / k as f64)
+        .collect();
+    let frames = if info.frame_count <= FULL_DECODE_MAX_FRAMES || duration <= 0.0 {
+        sample_sequential(&mut input, &mut dec, &targets)?
+    } else {
+        sample_by_seeking(&mut input, &mut dec, &targets)?
+    };
+    if frames.is_empty() {
+        return Err(FrameError::NoFrames);
+    }
+    Ok(frames)
+}
+
+struct Decoding {
+    decoder: ffmpeg::decoder::Video,
+    index: usize,
+    time_base: f64,
+    start: i64,
+    converter: Option<Converter>,
+    eof_sent: bool,
+}
+
+impl Decoding {
+    /// The next decoded frame, reading packets as needed; None at the end of
+    /// the data (or after `MAX_PACKETS_PER_SAMPLE` packets without a frame).
+    fn next_frame(
+        &mut self,
+        input: &mut ffmpeg::format::context::Input,
+    ) -> Option<(f64, VideoFrame)> {
+        let mut frame = VideoFrame::empty();
+        let mut packets = 0;
+        loop {
+            if self.decoder.receive_frame(&mut frame).is_ok() {
+                let ts = frame.timestamp().or(frame.pts()).unwrap_or(self.start);
+                return Some(((ts - self.start) as f64 * self.time_base, frame));
+            }
+            if self.eof_sent || packets >= MAX_PACKETS_PER_SAMPLE {
+                return None;
+            }
+            let mut packet = ffmpeg::Packet::empty();
+            match packet.read(input) {
+                Ok(()) => {
+                    if packet.stream() == self.index {
+                        packets += 1;
+                        // A corrupt packet is skipped; the decoder resyncs.
+                        let _ = self.decoder.send_packet(&packet);
+                    }
+                }
+                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(_) => {
+                    let _ = self.decoder.send_eof();
+                    self.eof_sent = true;
+                }
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.decoder.flush();
+        self.eof_sent = false;
+    }
+
+    fn convert(&mut self, frame: &VideoFrame) -> Result<(Vec<u8>, u32, u32, Vec<u8>), FrameError> {
+        let (w, h, fmt) = (frame.width(), frame.height(), frame.format());
+        let stale = self.converter.as_ref().is_none_or(|c| c.src != (w, h, fmt));
+        if stale {
+            self.converter = Some(Converter::new(w, h, fmt)?);
+        }
+        let conv = self.converter.as_mut().expect("converter set above");
+        conv.run(frame)
+    }
+}
+
+/// swscale contexts for one input geometry: native GRAY8 and an RGB24 thumbnail.
+struct Converter {
+    src: (u32, u32, Pixel),
+    gray: Scaler,
+    thumb: Scaler,
+    thumb_size: (u32, u32),
+}
+
+impl Converter {
+    fn new(w: u32, h: u32, fmt: Pixel) -> Result<Self, FrameError> {
+        let conv = |e: ffmpeg::Error| FrameError::Convert(format!("{fmt:?} {w}x{h}: {e}"));
+        let tw = THUMB_WIDTH.min(w).max(2) & !1;
+        let th = (((u64::from(h) * u64::from(tw)) / u64::from(w.max(1))) as u32).max(2) & !1;
+        Ok(Converter {
+            src: (w, h, fmt),
+            gray: Scaler::get(fmt, w, h, Pixel::GRAY8, w, h, Flags::POINT).map_err(conv)?,
+            thumb: Scaler::get(fmt, w, h, Pixel::RGB24, tw, th, Flags::AREA).map_err(conv)?,
+            thumb_size: (tw, th),
+        })
+    }
+
+    fn run(&mut self, frame: &VideoFrame) -> Result<(Vec<u8>, u32, u32, Vec<u8>), FrameError> {
+        let conv = |e: ffmpeg::Error| FrameError::Convert(e.to_string());
+        let mut gray = VideoFrame::empty();
+        self.gray.run(frame, &mut gray).map_err(conv)?;
+        let mut rgb = VideoFrame::empty();
+        self.thumb.run(frame, &mut rgb).map_err(conv)?;
+        let (w, h) = (self.src.0 as usize, self.src.1 as usize);
+        let (tw, th) = self.thumb_size;
+        Ok((
+            tight_plane(&gray, w, h),
+            tw,
+            th,
+            tight_plane(&rgb, tw as usize * 3, th as usize),
+        ))
+    }
+}
+
+/// Copy plane 0 of `frame` without its row padding.
+fn tight_plane(frame: &VideoFrame, row_bytes: usize, rows: usize) -> Vec<u8> {
+    let stride = frame.stride(0);
+    let data = frame.data(0);
+    let mut out = Vec::with_capacity(row_bytes * rows);
+    for y in 0..rows {
+        out.extend_from_slice(&data[y * stride..y * stride + row_bytes]);
+    }
+    out
+}
+
+fn make_sample(
+    dec: &mut Decoding,
+    t_s: f64,
+    frame: &VideoFrame,
+    next: Option<&VideoFrame>,
+) -> Result<SampledFrame, FrameError> {
+    let (luma, tw, th, rgb) = dec.convert(frame)?;
+    let next_luma = match next {
+        Some(n) if n.width() == frame.width() && n.height() == frame.height() => {
+            Some(dec.convert(n)?.0)
+        }
+        _ => None,
+    };
+    Ok(SampledFrame {
+        t_s,
+        width: frame.width(),
+        height: frame.height(),
+        luma,
+        next_luma,
+        thumb_width: tw,
+        thumb_height: th,
+        rgb,
+    })
+}
+
+/// Decode from the start; keep the first frame at or after each target time
+/// and the frame after it.
+fn sample_sequential(
+    input: &mut ffmpeg::format::context::Input,
+    dec: &mut Decoding,
+    targets: &[f64],
+) -> Result<Vec<SampledFrame>, FrameError> {
+    let mut out = Vec::with_capacity(targets.len());
+    let mut pending: Option<(f64, VideoFrame)> = None;
+    let mut next_target = 0;
+    let mut last: Option<(f64, VideoFrame)> = None;
+    while let Some((t, frame)) = dec.next_frame(input) {
+        if let Some((pt, pf)) = pending.take() {
+            out.push(make_sample(dec, pt, &pf, Some(&frame))?);
+        }
+        if next_target < targets.len() && t + 1e-6 >= targets[next_target] {
+            while next_target < targets.len() && t + 1e-6 >= targets[next_target] {
+                next_target += 1;
+            }
+            pending = Some((t, frame));
+        } else {
+            last = Some((t, frame));
+        }
+        if next_target >= targets.len() && pending.is_none() {
+            break;
+        }
+    }
+    if let Some((pt, pf)) = pending {
+        out.push(make_sample(dec, pt, &pf, None)?);
+    } else if out.is_empty() {
+        // Shorter than its stated duration: keep what there was.
+        if let Some((t, f)) = last {
+            out.push(make_sample(dec, t, &f, None)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Seek to each target; keep the keyframe the seek lands on and the frame
+/// after it. Samples that land on an already taken keyframe are dropped.
+fn sample_by_seeking(
+    input: &mut ffmpeg::format::context::Input,
+    dec: &mut Decoding,
+    targets: &[f64],
+) -> Result<Vec<SampledFrame>, FrameError> {
+    let mut out: Vec<SampledFrame> = Vec::with_capacity(targets.len());
+    for &target in targets {
+        let ts = (target * f64::from(ffi::AV_TIME_BASE)) as i64;
+        if input.seek(ts, ..ts).is_err() {
+            continue;
+        }
+        dec.reset();
+        let Some((t, frame)) = dec.next_frame(input) else {
+            continue;
+        };
+        if out.iter().any(|s| (s.t_s - t).abs() < 1e-6) {
+            continue;
+        }
+        let next = dec.next_frame(input).map(|(_, f)| f);
+        out.push(make_sample(dec, t, &frame, next.as_ref())?);
+    }
+    if out.is_empty() {
+        // Seeking failed everywhere: fall back to the start of the file.
+        let _ = input.seek(0, ..);
+        dec.reset();
+        return sample_sequential(input, dec, &targets[..1]);
+    }
+    Ok(out)
+}
