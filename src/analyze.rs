@@ -1,7 +1,6 @@
 //! `engine analyze`: scan → labels → probe → report, with every stage result
 //! stored in the catalog as it is made.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -189,10 +188,7 @@ fn probe_stage(
     let stored = catalog.load_stage(PROBE_STAGE)?;
     let mut todo: Vec<&mut VideoRecord> = Vec::new();
     for r in records.iter_mut() {
-        let cached = stored
-            .get(&r.key)
-            .filter(|s| s.size_bytes == r.size_bytes && s.mtime_ns == r.mtime_ns)
-            .and_then(|s| serde_json::from_str::<Result<ProbeInfo, ProbeError>>(&s.json).ok());
+        let cached = fresh_result::<Result<ProbeInfo, ProbeError>>(&stored, r);
         match cached {
             Some(result) => apply_probe(r, result),
             None => todo.push(r),
@@ -249,10 +245,7 @@ fn frames_stage(
         if !r.is_readable() {
             continue;
         }
-        let cached = stored
-            .get(&r.key)
-            .filter(|s| s.size_bytes == r.size_bytes && s.mtime_ns == r.mtime_ns)
-            .and_then(|s| serde_json::from_str::<FramesResult>(&s.json).ok());
+        let cached = fresh_result::<FramesResult>(&stored, r);
         match cached {
             Some(result) => apply_frames(r, result),
             None => todo.push(i),
@@ -420,6 +413,18 @@ fn apply_frames(r: &mut VideoRecord, result: FramesResult) {
     }
 }
 
+/// The catalog's result for `r` if it was computed for the file as it is now
+/// (same size and mtime) and still parses; None means: compute it again.
+fn fresh_result<T: serde::de::DeserializeOwned>(
+    stored: &std::collections::HashMap<String, crate::catalog::StoredResult>,
+    r: &VideoRecord,
+) -> Option<T> {
+    stored
+        .get(&r.key)
+        .filter(|s| s.size_bytes == r.size_bytes && s.mtime_ns == r.mtime_ns)
+        .and_then(|s| serde_json::from_str(&s.json).ok())
+}
+
 fn apply_probe(r: &mut VideoRecord, result: Result<ProbeInfo, ProbeError>) {
     match result {
         Ok(info) => {
@@ -458,9 +463,4 @@ pub fn progress(quiet: bool, len: Option<u64>, what: &str) -> ProgressBar {
         bar.enable_steady_tick(Duration::from_millis(120));
     }
     bar
-}
-
-/// The output directory's catalog path, for messages.
-pub fn catalog_path(out_dir: &Path) -> std::path::PathBuf {
-    out_dir.join(CATALOG_FILE)
 }
