@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::catalog::{Catalog, ResultSender};
 use crate::cli::{AnalyzeConfig, Backend, UsageError};
+use crate::dedup;
 use crate::frames::{self, SampledFrame};
 use crate::labels::{self, DatasetFiles};
 use crate::paths::display_join;
@@ -95,7 +96,15 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             });
         }
     }
+    let dedup = dedup::find(&records);
+    for (&i, &(id, kept)) in &dedup.membership {
+        records[i].cluster_id = Some(id);
+        if !kept {
+            records[i].duplicate_of = Some(dedup.clusters[id].kept.clone());
+        }
+    }
     report::write_all(&cfg.out_dir, &datasets, &records, &concerns)?;
+    report::write_dedup(&cfg.out_dir, &records, &dedup)?;
     Ok(Summary {
         datasets: datasets.len(),
         videos: records.len(),
@@ -156,6 +165,8 @@ fn scan_and_label(cfg: &AnalyzeConfig) -> (Vec<DatasetInfo>, Vec<VideoRecord>, V
                 original_path,
                 probe: None,
                 frames: None,
+                cluster_id: None,
+                duplicate_of: None,
                 error: None,
             });
         }

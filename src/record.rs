@@ -37,6 +37,10 @@ pub struct VideoRecord {
     pub probe: Option<ProbeInfo>,
     /// What the sampled frames look like, once the frame pass ran.
     pub frames: Option<FrameSummary>,
+    /// Near-duplicate cluster this video belongs to, if any.
+    pub cluster_id: Option<usize>,
+    /// The kept member's path, when this video is a duplicate not kept.
+    pub duplicate_of: Option<String>,
     /// Why the file could not be read, if it could not.
     pub error: Option<String>,
 }

@@ -75,6 +75,8 @@ struct InventoryLine<'a> {
     identity: Option<&'a str>,
     attrs: &'a BTreeMap<String, String>,
     quality: Option<&'a crate::quality::VideoQuality>,
+    cluster_id: Option<usize>,
+    duplicate_of: Option<&'a str>,
     error: Option<&'a str>,
 }
 
@@ -109,6 +111,8 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
         identity: l.identity.as_deref(),
         attrs: &l.attrs,
         quality: r.frames.as_ref().map(|f| &f.quality),
+        cluster_id: r.cluster_id,
+        duplicate_of: r.duplicate_of.as_deref(),
         error: r.error.as_deref(),
     }
 }
@@ -131,6 +135,62 @@ pub fn write_all(
     text.push(b'\n');
     write_atomic(&out_dir.join("report.json"), &text)?;
     Ok(())
+}
+
+/// Write `dedup_report.json`: parameters, a summary, the clusters and the
+/// fake→original links found by content.
+pub fn write_dedup(
+    out_dir: &Path,
+    records: &[VideoRecord],
+    dedup: &crate::dedup::DedupOutcome,
+) -> Result<()> {
+    use crate::dedup as d;
+    let mut per_dataset: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in dedup.membership.keys() {
+        *per_dataset.entry(records[i].dataset.as_str()).or_insert(0) += 1;
+    }
+    let cross_dataset = dedup
+        .clusters
+        .iter()
+        .filter(|c| c.members.iter().any(|m| m.dataset != c.members[0].dataset))
+        .count();
+    let removed = dedup.membership.values().filter(|(_, kept)| !kept).count();
+    let links_by_check = |check: &str| {
+        dedup
+            .links
+            .iter()
+            .filter(|l| l.metadata_check == check)
+            .count()
+    };
+    let doc = json!({
+        "parameters": {
+            "frame_match_max_l2": d::FRAME_MATCH_MAX_L2,
+            "min_matched_frames": d::MIN_MATCHED_FRAMES,
+            "min_matched_fraction": d::MIN_MATCHED_FRACTION,
+            "min_order_agreement": d::MIN_ORDER_AGREEMENT,
+            "exact_search_up_to_frames": d::BRUTE_FORCE_MAX_FRAMES,
+            "hnsw": {"m": d::HNSW_M, "ef_construction": d::HNSW_EF_CONSTRUCTION, "ef_search": d::HNSW_EF_SEARCH},
+        },
+        "summary": {
+            "readable_videos": records.iter().filter(|r| r.is_readable()).count(),
+            "clusters": dedup.clusters.len(),
+            "exact_clusters": dedup.clusters.iter().filter(|c| c.kind == "exact").count(),
+            "near_clusters": dedup.clusters.iter().filter(|c| c.kind == "near").count(),
+            "videos_in_clusters": dedup.membership.len(),
+            "videos_not_kept": removed,
+            "videos_in_clusters_per_dataset": per_dataset,
+            "cross_dataset_clusters": cross_dataset,
+            "fake_original_links": dedup.links.len(),
+            "fake_original_links_agreeing_with_metadata": links_by_check("agrees"),
+            "fake_original_links_disagreeing_with_metadata": links_by_check("disagrees"),
+            "fake_original_links_without_metadata": links_by_check("no_metadata"),
+        },
+        "clusters": dedup.clusters,
+        "fake_original_links": dedup.links,
+    });
+    let mut text = serde_json::to_vec_pretty(&doc)?;
+    text.push(b'\n');
+    write_atomic(&out_dir.join("dedup_report.json"), &text)
 }
 
 /// Write a file through a temporary sibling and a rename, so a reader (or a

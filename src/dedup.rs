@@ -1,0 +1,628 @@
+//! Duplicates: byte-identical copies (BLAKE3) and near-duplicates (the same
+//! footage re-encoded, rescaled, trimmed or remuxed) found from the frame
+//! embeddings, then grouped into clusters with one member kept.
+//!
+//! Near-duplicate search: every informative frame embedding of every readable
+//! video is indexed (an HNSW index from `hnsw_rs` above
+//! [`BRUTE_FORCE_MAX_FRAMES`] frames, exact search below it); each frame's
+//! neighbours within [`FRAME_MATCH_MAX_L2`] that belong to other videos make
+//! candidate pairs. Each candidate pair is then verified exactly on the two
+//! videos' own frames: enough frames of one must match the other, in the same
+//! temporal order. Only verified pairs become edges, so the result does not
+//! depend on the index beyond which candidates it proposes.
+//!
+//! Which pairs may be merged: copies of one video share a label. A fake that
+//! matches a real is not a duplicate but evidence of its original, reported
+//! as a fake→original link; two fakes are merged only when they share their
+//! manipulation method (different methods applied to one original are
+//! different fakes).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::labels::Label;
+use crate::record::VideoRecord;
+
+/// Two frames match when the L2 distance of their unit embeddings is at most
+/// this (cosine similarity ≥ 1 − d²/2 = 0.92). Measured here: frames of
+/// transformed copies (re-encode at CRF 40, 240p, trim, MPEG-4 remux) sit at
+/// 0.05–0.17 from their source's; consecutive frames of one zooming shot at
+/// 0.19–0.39; one studio background with a different person at 0.76.
+pub const FRAME_MATCH_MAX_L2: f32 = 0.4;
+
+/// At least this many frames of one video must match the other.
+pub const MIN_MATCHED_FRAMES: usize = 3;
+
+/// ...and at least this share of the informative frames of the covered video,
+/// so a copy trimmed to half (covered by its source) still matches.
+pub const MIN_MATCHED_FRACTION: f64 = 0.6;
+
+/// Share of consecutive matched frames whose times in the other video do not
+/// go backwards: footage shared by copies plays in the same order, while two
+/// different videos that share a few bland frames match at random times.
+pub const MIN_ORDER_AGREEMENT: f64 = 0.75;
+
+/// Embeddings with a norm below this are flat frames (black, one colour): they
+/// say nothing about the content and are neither indexed nor matched.
+const MIN_EMBEDDING_NORM: f32 = 0.5;
+
+/// Up to this many frames the neighbours are found by exact search (all pairs,
+/// deterministic, ~0.1 s at 20k frames); above it by an HNSW index.
+pub const BRUTE_FORCE_MAX_FRAMES: usize = 20_000;
+
+/// HNSW neighbours per layer (M). Chosen by the dedup bench for recall ≥ 0.99.
+pub const HNSW_M: usize = 24;
+/// HNSW construction beam width.
+pub const HNSW_EF_CONSTRUCTION: usize = 200;
+/// HNSW search beam width.
+pub const HNSW_EF_SEARCH: usize = 96;
+/// Neighbours asked for per frame: a frame can have several copies (one per
+/// duplicate video) plus the neighbouring frames of its own video.
+pub const NEIGHBOURS_PER_FRAME: usize = 24;
+
+/// Bytes hashed first when sizes collide; only files whose prefixes agree are
+/// hashed in full.
+const PREFIX_HASH_BYTES: usize = 1 << 20;
+
+/// One video as dedup sees it: its frames' embeddings and times.
+#[derive(Debug, Clone)]
+pub struct VideoFrames<'a> {
+    /// Frame times, seconds.
+    pub times_s: &'a [f64],
+    /// Unit embeddings, one per frame.
+    pub embeddings: &'a [Vec<f32>],
+}
+
+/// A verified near-duplicate relation between two videos.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairMatch {
+    /// Frames of the covered video that matched the other.
+    pub matched_frames: usize,
+    /// Informative frames of the covered video.
+    pub of_frames: usize,
+    /// Mean cosine similarity of the matched frames.
+    pub similarity: f64,
+}
+
+/// Compare two videos frame by frame (exactly), in both directions: `a`'s
+/// frames against `b` and `b`'s against `a` (a copy trimmed to half matches
+/// its source one way only). `None` if neither direction makes them
+/// near-duplicates under the constants above.
+pub fn compare(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<PairMatch> {
+    let one = covered_by(a, b);
+    let other = covered_by(b, a);
+    match (one, other) {
+        (Some(x), Some(y)) => Some(
+            if (y.matched_frames, y.similarity) > (x.matched_frames, x.similarity) {
+                y
+            } else {
+                x
+            },
+        ),
+        (x, y) => x.or(y),
+    }
+}
+
+/// How well `b` covers `a`: each informative frame of `a` is matched to its
+/// nearest frame of `b`; enough must match, in the same temporal order.
+fn covered_by(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<PairMatch> {
+    let ia = informative(a);
+    let ib = informative(b);
+    if ia.len() < MIN_MATCHED_FRAMES || ib.is_empty() {
+        return None;
+    }
+    let mut matched: Vec<(f64, f64, f32)> = Vec::new();
+    for &i in &ia {
+        let best = ib
+            .iter()
+            .map(|&j| (j, l2(&a.embeddings[i], &b.embeddings[j])))
+            .min_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+        if let Some((j, d)) = best {
+            if d <= FRAME_MATCH_MAX_L2 {
+                matched.push((a.times_s[i], b.times_s[j], d));
+            }
+        }
+    }
+    let n = matched.len();
+    if n < MIN_MATCHED_FRAMES || (n as f64) < MIN_MATCHED_FRACTION * ia.len() as f64 {
+        return None;
+    }
+    matched.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let in_order = matched.windows(2).filter(|w| w[1].1 >= w[0].1).count();
+    if (in_order as f64) < MIN_ORDER_AGREEMENT * (n - 1) as f64 {
+        return None;
+    }
+    let similarity = matched
+        .iter()
+        .map(|m| 1.0 - f64::from(m.2).powi(2) / 2.0)
+        .sum::<f64>()
+        / n as f64;
+    Some(PairMatch {
+        matched_frames: n,
+        of_frames: ia.len(),
+        similarity: (similarity * 1e4).round() / 1e4,
+    })
+}
+
+fn informative(v: &VideoFrames<'_>) -> Vec<usize> {
+    (0..v.embeddings.len())
+        .filter(|&i| norm(&v.embeddings[i]) >= MIN_EMBEDDING_NORM)
+        .collect()
+}
+
+fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+fn l2(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt()
+}
+
+/// Candidate video pairs (i < j): some informative frame of one has a frame of
+/// the other among its neighbours within [`FRAME_MATCH_MAX_L2`].
+pub fn candidate_pairs(videos: &[VideoFrames<'_>]) -> BTreeSet<(usize, usize)> {
+    let mut points: Vec<(&[f32], usize)> = Vec::new();
+    for (v, frames) in videos.iter().enumerate() {
+        for i in informative(frames) {
+            points.push((&frames.embeddings[i], v));
+        }
+    }
+    let neighbours = if points.len() <= BRUTE_FORCE_MAX_FRAMES {
+        exact_neighbours(&points)
+    } else {
+        hnsw_neighbours(&points)
+    };
+    let mut pairs = BTreeSet::new();
+    for (p, near) in neighbours.iter().enumerate() {
+        let v = points[p].1;
+        for &q in near {
+            let u = points[q].1;
+            if u != v {
+                pairs.insert((u.min(v), u.max(v)));
+            }
+        }
+    }
+    pairs
+}
+
+/// For each point, the points within the match distance (exact).
+fn exact_neighbours(points: &[(&[f32], usize)]) -> Vec<Vec<usize>> {
+    use rayon::prelude::*;
+    (0..points.len())
+        .into_par_iter()
+        .map(|p| {
+            (0..points.len())
+                .filter(|&q| q != p && points[q].1 != points[p].1)
+                .filter(|&q| l2(points[p].0, points[q].0) <= FRAME_MATCH_MAX_L2)
+                .collect()
+        })
+        .collect()
+}
+
+/// For each point, its HNSW neighbours within the match distance.
+fn hnsw_neighbours(points: &[(&[f32], usize)]) -> Vec<Vec<usize>> {
+    use hnsw_rs::prelude::*;
+    let layers = 16;
+    let index: Hnsw<f32, DistL2> = Hnsw::new(
+        HNSW_M,
+        points.len(),
+        layers,
+        HNSW_EF_CONSTRUCTION,
+        DistL2 {},
+    );
+    let data: Vec<(&[f32], usize)> = points.iter().enumerate().map(|(i, p)| (p.0, i)).collect();
+    index.parallel_insert_slice(&data);
+    let queries: Vec<Vec<f32>> = points.iter().map(|p| p.0.to_vec()).collect();
+    index
+        .parallel_search(&queries, NEIGHBOURS_PER_FRAME, HNSW_EF_SEARCH)
+        .into_iter()
+        .map(|found| {
+            found
+                .into_iter()
+                .filter(|n| n.distance <= FRAME_MATCH_MAX_L2)
+                .map(|n| n.d_id)
+                .collect()
+        })
+        .collect()
+}
+
+/// BLAKE3 of a file, whole or its first `limit` bytes.
+pub fn blake3_file(path: &Path, limit: Option<usize>) -> std::io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    let file = std::fs::File::open(path)?;
+    match limit {
+        Some(n) => {
+            let mut buf = Vec::with_capacity(n);
+            file.take(n as u64).read_to_end(&mut buf)?;
+            hasher.update(&buf);
+        }
+        None => {
+            hasher.update_reader(file)?;
+        }
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Groups (by index) of byte-identical files among `records[idx]`: same size,
+/// then same prefix hash, then same full hash. Unreadable hashes are skipped.
+pub fn exact_groups(records: &[VideoRecord], idx: &[usize]) -> Vec<Vec<usize>> {
+    use rayon::prelude::*;
+    let mut by_size: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for &i in idx {
+        by_size.entry(records[i].size_bytes).or_default().push(i);
+    }
+    let candidates: Vec<Vec<usize>> = by_size.into_values().filter(|g| g.len() > 1).collect();
+    let hash_groups = |group: &[usize], limit: Option<usize>| -> Vec<Vec<usize>> {
+        let hashed: Vec<(String, usize)> = group
+            .par_iter()
+            .filter_map(|&i| blake3_file(&records[i].fs_path, limit).ok().map(|h| (h, i)))
+            .collect();
+        let mut m: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (h, i) in hashed {
+            m.entry(h).or_default().push(i);
+        }
+        m.into_values().filter(|g| g.len() > 1).collect()
+    };
+    let mut out = Vec::new();
+    for group in candidates {
+        for same_prefix in hash_groups(&group, Some(PREFIX_HASH_BYTES)) {
+            let full = if records[same_prefix[0]].size_bytes as usize <= PREFIX_HASH_BYTES {
+                vec![same_prefix]
+            } else {
+                hash_groups(&same_prefix, None)
+            };
+            out.extend(full);
+        }
+    }
+    for g in &mut out {
+        g.sort_unstable();
+    }
+    out.sort();
+    out
+}
+
+/// One member of a cluster in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterMember {
+    /// Displayed path.
+    pub path: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// real, fake or unknown.
+    pub label: &'static str,
+    /// Frames that matched the kept member (None for the kept member itself
+    /// and for byte-identical copies).
+    pub matched_frames: Option<usize>,
+    /// Mean cosine similarity to the kept member's frames (1 for exact copies).
+    pub similarity: Option<f64>,
+}
+
+/// A group of copies of one piece of footage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    /// Stable id: clusters are numbered in order of their kept member's path.
+    pub id: usize,
+    /// `exact` when all members are byte-identical, else `near`.
+    pub kind: &'static str,
+    /// Members in path order.
+    pub members: Vec<ClusterMember>,
+    /// Displayed path of the member every later stage uses.
+    pub kept: String,
+    /// Why that member was kept.
+    pub reason: String,
+}
+
+/// A fake whose frames match a real video.
+#[derive(Debug, Clone, Serialize)]
+pub struct FakeOriginalLink {
+    /// The fake's displayed path.
+    pub fake: String,
+    /// The real video its frames match best.
+    pub original_by_content: String,
+    /// Frames that matched.
+    pub matched_frames: usize,
+    /// Mean cosine similarity of matched frames.
+    pub similarity: f64,
+    /// The original named by the fake's metadata, if any.
+    pub metadata_original: Option<String>,
+    /// `agrees`, `disagrees` or `no_metadata`.
+    pub metadata_check: &'static str,
+}
+
+/// What the dedup stage found.
+#[derive(Debug, Clone, Default)]
+pub struct DedupOutcome {
+    /// Clusters of two or more members.
+    pub clusters: Vec<Cluster>,
+    /// For each record index in a cluster: (cluster id, kept).
+    pub membership: HashMap<usize, (usize, bool)>,
+    /// Fake→original evidence.
+    pub links: Vec<FakeOriginalLink>,
+}
+
+fn may_merge(a: &VideoRecord, b: &VideoRecord) -> bool {
+    match (a.labels.label, b.labels.label) {
+        (Label::Real, Label::Fake) | (Label::Fake, Label::Real) => false,
+        (Label::Fake, Label::Fake) => a.labels.method == b.labels.method,
+        _ => true,
+    }
+}
+
+/// Find duplicates among the readable records that have frame results.
+pub fn find(records: &[VideoRecord]) -> DedupOutcome {
+    let idx: Vec<usize> = (0..records.len())
+        .filter(|&i| records[i].is_readable())
+        .collect();
+    let mut parent: Vec<usize> = (0..records.len()).collect();
+    // Exact copies.
+    let exact = exact_groups(records, &idx);
+    let mut exact_of: HashMap<usize, usize> = HashMap::new();
+    for g in &exact {
+        for &i in g {
+            exact_of.insert(i, g[0]);
+            union(&mut parent, g[0], i);
+        }
+    }
+    // Near copies.
+    let with_frames: Vec<usize> = idx
+        .iter()
+        .copied()
+        .filter(|&i| records[i].frames.is_some())
+        .collect();
+    let frames: Vec<VideoFrames<'_>> = with_frames
+        .iter()
+        .map(|&i| {
+            let f = records[i].frames.as_ref().expect("filtered");
+            VideoFrames {
+                times_s: &f.frame_times_s,
+                embeddings: &f.embeddings,
+            }
+        })
+        .collect();
+    let mut matches: BTreeMap<(usize, usize), PairMatch> = BTreeMap::new();
+    let mut best_real_for_fake: BTreeMap<usize, (usize, PairMatch)> = BTreeMap::new();
+    for (a, b) in candidate_pairs(&frames) {
+        let (ra, rb) = (with_frames[a], with_frames[b]);
+        let Some(m) = compare(&frames[a], &frames[b]) else {
+            continue;
+        };
+        let (x, y) = (&records[ra], &records[rb]);
+        if may_merge(x, y) {
+            union(&mut parent, ra, rb);
+            matches.insert((ra, rb), m);
+        } else if x.labels.label != y.labels.label {
+            // One real, one fake (two fakes of different methods are neither
+            // duplicates nor an original: nothing to record).
+            let (fake, real) = if x.labels.label == Label::Fake {
+                (ra, rb)
+            } else {
+                (rb, ra)
+            };
+            let better = best_real_for_fake
+                .get(&fake)
+                .is_none_or(|(_, old)| m.similarity > old.similarity);
+            if better {
+                best_real_for_fake.insert(fake, (real, m));
+            }
+        }
+    }
+    // Clusters.
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &i in &idx {
+        groups.entry(find_root(&mut parent, i)).or_default().push(i);
+    }
+    let mut clusters: Vec<(usize, Vec<usize>)> = groups
+        .into_values()
+        .filter(|g| g.len() > 1)
+        .map(|g| (keep(records, &g), g))
+        .collect();
+    clusters.sort_by(|a, b| records[a.0].path.cmp(&records[b.0].path));
+    let mut out = DedupOutcome::default();
+    for (id, (kept, members)) in clusters.into_iter().enumerate() {
+        let all_exact = members
+            .iter()
+            .all(|i| exact_of.get(i) == exact_of.get(&kept) && exact_of.contains_key(i));
+        let member_of = |i: usize| {
+            let r = &records[i];
+            let (mf, sim) = if i == kept {
+                (None, None)
+            } else if exact_of.contains_key(&i) && exact_of.get(&i) == exact_of.get(&kept) {
+                (None, Some(1.0))
+            } else {
+                let key = (i.min(kept), i.max(kept));
+                let direct: Option<PairMatch> = matches.get(&key).cloned().or_else(|| {
+                    frames_of(&with_frames, &frames, i, kept).and_then(|(a, b)| compare(a, b))
+                });
+                (
+                    direct.as_ref().map(|m| m.matched_frames),
+                    direct.as_ref().map(|m| m.similarity),
+                )
+            };
+            ClusterMember {
+                path: r.path.clone(),
+                dataset: r.dataset.clone(),
+                label: r.labels.label.as_str(),
+                matched_frames: mf,
+                similarity: sim,
+            }
+        };
+        let mut ms: Vec<usize> = members.clone();
+        ms.sort_by(|a, b| records[*a].path.cmp(&records[*b].path));
+        for &i in &ms {
+            out.membership.insert(i, (id, i == kept));
+        }
+        out.clusters.push(Cluster {
+            id,
+            kind: if all_exact { "exact" } else { "near" },
+            members: ms.iter().map(|&i| member_of(i)).collect(),
+            kept: records[kept].path.clone(),
+            reason: keep_reason(records, kept, &members),
+        });
+    }
+    // Fake → original links, checked against the metadata.
+    for (fake, (real, m)) in best_real_for_fake {
+        let f = &records[fake];
+        let by_content = records[real].path.clone();
+        let check = match &f.original_path {
+            None => "no_metadata",
+            Some(o) if *o == by_content => "agrees",
+            Some(o) => {
+                // The metadata may name another copy of the same footage.
+                let same_cluster = records
+                    .iter()
+                    .position(|r| r.path == *o)
+                    .and_then(|oi| out.membership.get(&oi))
+                    .zip(out.membership.get(&real))
+                    .is_some_and(|(a, b)| a.0 == b.0);
+                if same_cluster {
+                    "agrees"
+                } else {
+                    "disagrees"
+                }
+            }
+        };
+        out.links.push(FakeOriginalLink {
+            fake: f.path.clone(),
+            original_by_content: by_content,
+            matched_frames: m.matched_frames,
+            similarity: m.similarity,
+            metadata_original: f.original_path.clone(),
+            metadata_check: check,
+        });
+    }
+    out
+}
+
+fn frames_of<'r>(
+    with_frames: &[usize],
+    frames: &'r [VideoFrames<'r>],
+    a: usize,
+    b: usize,
+) -> Option<(&'r VideoFrames<'r>, &'r VideoFrames<'r>)> {
+    let pa = with_frames.iter().position(|&i| i == a)?;
+    let pb = with_frames.iter().position(|&i| i == b)?;
+    Some((&frames[pa], &frames[pb]))
+}
+
+/// Durations within this many seconds count as equal when choosing the
+/// member to keep (re-encodes and remuxes differ by a frame or two).
+const SAME_DURATION_S: f64 = 0.5;
+
+/// The member to keep: real before unknown before fake, then the highest
+/// resolution, then the longest (a trimmed copy holds less footage), then the
+/// highest bitrate, then the first path.
+fn keep(records: &[VideoRecord], members: &[usize]) -> usize {
+    let key = |i: usize| {
+        let r = &records[i];
+        let p = r.probe.as_ref().expect("readable");
+        let label_rank = match r.labels.label {
+            Label::Real => 0,
+            Label::Unknown => 1,
+            Label::Fake => 2,
+        };
+        let duration_steps = (p.duration_s / SAME_DURATION_S).round() as i64;
+        (
+            label_rank,
+            std::cmp::Reverse(u64::from(p.width) * u64::from(p.height)),
+            std::cmp::Reverse(duration_steps),
+            std::cmp::Reverse(p.bitrate_bps),
+            r.path.as_str(),
+        )
+    };
+    *members
+        .iter()
+        .min_by(|&&a, &&b| key(a).cmp(&key(b)))
+        .expect("non-empty cluster")
+}
+
+fn keep_reason(records: &[VideoRecord], kept: usize, members: &[usize]) -> String {
+    let p = records[kept].probe.as_ref().expect("readable");
+    let others = members.len() - 1;
+    format!(
+        "kept the {} copy with the highest resolution ({}x{}), then duration ({:.1} s), then bitrate ({} kb/s), then path order; {} other member{} not used",
+        records[kept].labels.label.as_str(),
+        p.width,
+        p.height,
+        p.duration_s,
+        p.bitrate_bps / 1000,
+        others,
+        if others == 1 { " is" } else { "s are" }
+    )
+}
+
+fn find_root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find_root(parent, a), find_root(parent, b));
+    if ra != rb {
+        let (lo, hi) = (ra.min(rb), ra.max(rb));
+        parent[hi] = lo;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unit embedding pointing mostly along axis `k`, with a little of `k+1`.
+    fn e(k: usize, wobble: f32) -> Vec<f32> {
+        let mut v = vec![0.0f32; 64];
+        v[k % 64] = 1.0;
+        v[(k + 1) % 64] = wobble;
+        let n = norm(&v);
+        v.iter().map(|x| x / n).collect()
+    }
+
+    fn video(ks: &[usize], wobble: f32) -> (Vec<f64>, Vec<Vec<f32>>) {
+        (
+            (0..ks.len()).map(|i| i as f64).collect(),
+            ks.iter().map(|&k| e(k, wobble)).collect(),
+        )
+    }
+
+    fn frames<'a>(v: &'a (Vec<f64>, Vec<Vec<f32>>)) -> VideoFrames<'a> {
+        VideoFrames {
+            times_s: &v.0,
+            embeddings: &v.1,
+        }
+    }
+
+    #[test]
+    fn a_trimmed_copy_matches_one_way_and_a_shuffled_one_does_not() {
+        let source = video(&(0..16).collect::<Vec<_>>(), 0.0);
+        let first_half = video(&(0..8).collect::<Vec<_>>(), 0.05);
+        let m = compare(&frames(&source), &frames(&first_half)).expect("trimmed copy matches");
+        assert_eq!((m.matched_frames, m.of_frames), (8, 8));
+        let shuffled = video(
+            &[9, 2, 14, 5, 0, 11, 7, 3, 12, 1, 15, 6, 10, 4, 13, 8],
+            0.05,
+        );
+        assert!(compare(&frames(&source), &frames(&shuffled)).is_none());
+        let other = video(&(20..36).collect::<Vec<_>>(), 0.0);
+        assert!(compare(&frames(&source), &frames(&other)).is_none());
+    }
+
+    #[test]
+    fn flat_frames_are_ignored_and_candidates_found_exactly() {
+        let flat = (vec![0.0, 1.0, 2.0, 3.0], vec![vec![0.0f32; 64]; 4]);
+        assert!(compare(&frames(&flat), &frames(&flat)).is_none());
+        let a = video(&[1, 2, 3, 4], 0.0);
+        let b = video(&[1, 2, 3, 4], 0.1);
+        let c = video(&[30, 31, 32, 33], 0.0);
+        let pairs = candidate_pairs(&[frames(&a), frames(&b), frames(&c), frames(&flat)]);
+        assert_eq!(pairs.into_iter().collect::<Vec<_>>(), vec![(0, 1)]);
+    }
+}
