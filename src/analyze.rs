@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use crate::catalog::{Catalog, ResultSender};
 use crate::cli::{AnalyzeConfig, Backend, UsageError};
 use crate::dedup;
+use crate::faces::{self, FacePass, FaceSummary, FrameFaces, RgbImage};
 use crate::frames::{self, SampledFrame};
 use crate::labels::{self, DatasetFiles};
 use crate::paths::display_join;
@@ -50,6 +51,8 @@ pub struct Summary {
     pub frames_now: usize,
     /// Which compute path the frame statistics took, and why.
     pub frame_backend: String,
+    /// How the face pass ran, or why it did not.
+    pub face_pass: String,
     /// Concerns reported.
     pub concerns: usize,
     /// Wall time.
@@ -83,9 +86,21 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
         .build()
         .context("cannot start worker threads")?;
 
+    let (face_pass, face_pass_line) = load_face_pass(cfg);
+    if !cfg.quiet || face_pass.is_none() && cfg.face_frames > 0 {
+        eprintln!("engine: {face_pass_line}");
+    }
+
     let (datasets, mut records, mut concerns) = scan_and_label(cfg);
     let probed_now = probe_stage(cfg, &catalog, &pool, &mut records)?;
-    let frames_now = frames_stage(cfg, &catalog, &pool, backend, &mut records)?;
+    let frames_now = frames_stage(
+        cfg,
+        &catalog,
+        &pool,
+        backend,
+        face_pass.as_ref(),
+        &mut records,
+    )?;
     for r in &records {
         if let Some(err) = &r.error {
             concerns.push(Concern {
@@ -103,7 +118,13 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             records[i].duplicate_of = Some(dedup.clusters[id].kept.clone());
         }
     }
-    report::write_all(&cfg.out_dir, &datasets, &records, &concerns)?;
+    report::write_all(
+        &cfg.out_dir,
+        &datasets,
+        &records,
+        &concerns,
+        &face_pass_line,
+    )?;
     report::write_dedup(&cfg.out_dir, &records, &dedup)?;
     Ok(Summary {
         datasets: datasets.len(),
@@ -112,9 +133,36 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
         probed_now,
         frames_now,
         frame_backend,
+        face_pass: face_pass_line,
         concerns: concerns.len(),
         elapsed: started.elapsed(),
     })
+}
+
+/// Load the face pass unless it is switched off. A missing or corrupt model
+/// or runtime library is not fatal: the run goes on without face axes and the
+/// line says why and what to run.
+fn load_face_pass(cfg: &AnalyzeConfig) -> (Option<FacePass>, String) {
+    if cfg.face_frames == 0 {
+        return (
+            None,
+            "face pass off (--no-faces): face axes are gaps".into(),
+        );
+    }
+    match FacePass::load(&cfg.models_dir, cfg.backend == Backend::Gpu) {
+        Ok(pass) => {
+            let line = format!(
+                "{} on {} frames per video",
+                pass.describe(),
+                cfg.face_frames
+            );
+            (Some(pass), line)
+        }
+        Err(e) => (
+            None,
+            format!("warning: face pass disabled, face axes are gaps: {e}"),
+        ),
+    }
 }
 
 fn scan_and_label(cfg: &AnalyzeConfig) -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
@@ -231,11 +279,38 @@ fn probe_stage(
 }
 
 /// Catalog stage name of the frame pass for `k` frames per video.
-pub fn frames_stage_name(k: usize) -> String {
-    format!("frames@{FRAMES_STAGE_VERSION}:k{k}")
+pub fn frames_stage_name(k: usize, face_frames: usize) -> String {
+    format!("frames@{FRAMES_STAGE_VERSION}:k{k}:faces{face_frames}")
 }
 
 type FramesResult = Result<FrameSummary, String>;
+
+/// A video's decoded frames (face images already measured and dropped) and
+/// its face summary.
+type Decoded = (Vec<SampledFrame>, Option<FaceSummary>);
+
+/// Detect and measure faces on the frames that carry a face image, then drop
+/// those images. None if the face pass is off or a frame could not be read.
+fn face_summary(pass: Option<&FacePass>, frames: &mut [SampledFrame]) -> Option<FaceSummary> {
+    let pass = pass?;
+    let mut measured = Vec::new();
+    for f in frames.iter_mut() {
+        let Some(face) = f.face.take() else { continue };
+        let image = RgbImage {
+            width: face.width,
+            height: face.height,
+            rgb: &face.rgb,
+        };
+        let next = face.next_rgb.as_deref().map(|rgb| RgbImage {
+            width: face.width,
+            height: face.height,
+            rgb,
+        });
+        let found = pass.detect(image).ok()?;
+        measured.push(FrameFaces::measure(image, next, found).ok()?);
+    }
+    Some(faces::summarise(&measured))
+}
 
 /// Sample, measure and aggregate the frames of every readable record whose
 /// catalog entry is missing or stale. Decoding runs on the worker pool; the
@@ -247,9 +322,15 @@ fn frames_stage(
     catalog: &Catalog,
     pool: &rayon::ThreadPool,
     mut backend: Box<dyn StatsBackend>,
+    face_pass: Option<&FacePass>,
     records: &mut [VideoRecord],
 ) -> Result<usize> {
-    let stage = frames_stage_name(cfg.frames);
+    let face_frames = if face_pass.is_some() {
+        cfg.face_frames
+    } else {
+        0
+    };
+    let stage = frames_stage_name(cfg.frames, face_frames);
     let stored = catalog.load_stage(&stage)?;
     let mut todo: Vec<usize> = Vec::new();
     for (i, r) in records.iter_mut().enumerate() {
@@ -272,10 +353,13 @@ fn frames_stage(
     let is_cpu = backend.name().to_ascii_lowercase().starts_with("cpu");
     let results: Vec<(usize, FramesResult)> = {
         let recs: &[VideoRecord] = records;
-        let sample = |i: usize| -> Result<Vec<SampledFrame>, String> {
+        let sample = |i: usize| -> Result<Decoded, String> {
             let r = &recs[i];
             let info = r.probe.as_ref().expect("readable records are probed");
-            frames::sample_frames(&r.fs_path, info, k).map_err(|e| e.to_string())
+            let mut frames = frames::sample_frames(&r.fs_path, info, k, face_frames)
+                .map_err(|e| e.to_string())?;
+            let faces = face_summary(face_pass, &mut frames);
+            Ok((frames, faces))
         };
         let finish = |sender: &ResultSender, i: usize, result: FramesResult| {
             let r = &recs[i];
@@ -288,11 +372,11 @@ fn frames_stage(
             pool.install(|| {
                 todo.par_iter()
                     .map_with(sender, |sender, &i| {
-                        let result = sample(i).and_then(|frames| {
+                        let result = sample(i).and_then(|(frames, faces)| {
                             let stats = CpuBackend::new()
                                 .compute(&inputs(&frames))
                                 .map_err(|e| e.to_string())?;
-                            Ok(summarise(&frames, &stats))
+                            Ok(summarise(&frames, &stats, faces))
                         });
                         finish(sender, i, result)
                     })
@@ -301,10 +385,8 @@ fn frames_stage(
         } else {
             // Owned here so it is dropped (and the writer can finish) with this block.
             let sender = sender;
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(
-                usize,
-                Result<Vec<SampledFrame>, String>,
-            )>(cfg.jobs * 2);
+            let (tx, rx) =
+                std::sync::mpsc::sync_channel::<(usize, Result<Decoded, String>)>(cfg.jobs * 2);
             std::thread::scope(|scope| {
                 scope.spawn(|| {
                     pool.install(|| {
@@ -314,7 +396,7 @@ fn frames_stage(
                     })
                 });
                 let mut out = Vec::with_capacity(todo.len());
-                let mut batch: Vec<(usize, Vec<SampledFrame>)> = Vec::new();
+                let mut batch: Vec<(usize, Decoded)> = Vec::new();
                 let mut open = true;
                 while open {
                     // Block for one video, then take whatever else is ready.
@@ -323,7 +405,7 @@ fn frames_stage(
                         Err(_) => open = false,
                     }
                     while open
-                        && batch.iter().map(|(_, f)| f.len()).sum::<usize>() < GPU_BATCH_FRAMES
+                        && batch.iter().map(|(_, (f, _))| f.len()).sum::<usize>() < GPU_BATCH_FRAMES
                     {
                         match rx.try_recv() {
                             Ok(item) => queue(item, &mut batch, &mut out, &sender, &finish),
@@ -354,8 +436,8 @@ fn frames_stage(
 
 /// Put a decoded video in the batch, or finish it at once if decoding failed.
 fn queue(
-    (i, decoded): (usize, Result<Vec<SampledFrame>, String>),
-    batch: &mut Vec<(usize, Vec<SampledFrame>)>,
+    (i, decoded): (usize, Result<Decoded, String>),
+    batch: &mut Vec<(usize, Decoded)>,
     out: &mut Vec<(usize, FramesResult)>,
     sender: &ResultSender,
     finish: &impl Fn(&ResultSender, usize, FramesResult) -> (usize, FramesResult),
@@ -369,18 +451,18 @@ fn queue(
 /// Measure several videos' frames in one backend call.
 fn measure_batch(
     backend: &mut dyn StatsBackend,
-    batch: Vec<(usize, Vec<SampledFrame>)>,
+    batch: Vec<(usize, Decoded)>,
 ) -> Vec<(usize, FramesResult)> {
-    let all: Vec<FrameInput<'_>> = batch.iter().flat_map(|(_, f)| inputs(f)).collect();
+    let all: Vec<FrameInput<'_>> = batch.iter().flat_map(|(_, (f, _))| inputs(f)).collect();
     match backend.compute(&all) {
         Ok(stats) => {
             let mut at = 0;
             batch
-                .iter()
-                .map(|(i, frames)| {
+                .into_iter()
+                .map(|(i, (frames, faces))| {
                     let s = &stats[at..at + frames.len()];
                     at += frames.len();
-                    (*i, Ok(summarise(frames, s)))
+                    (i, Ok(summarise(&frames, s, faces)))
                 })
                 .collect()
         }
@@ -406,8 +488,13 @@ fn inputs(frames: &[SampledFrame]) -> Vec<FrameInput<'_>> {
         .collect()
 }
 
-fn summarise(frames: &[SampledFrame], stats: &[stats::FrameStats]) -> FrameSummary {
+fn summarise(
+    frames: &[SampledFrame],
+    stats: &[stats::FrameStats],
+    faces: Option<FaceSummary>,
+) -> FrameSummary {
     FrameSummary {
+        faces,
         quality: quality::aggregate(stats).expect("at least one frame"),
         frame_times_s: frames.iter().map(|f| (f.t_s * 1e3).round() / 1e3).collect(),
         embeddings: stats.iter().map(|s| s.embedding.clone()).collect(),

@@ -66,6 +66,19 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "K", default_value_t = crate::frames::DEFAULT_FRAMES as u16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub frames: u16,
 
+    /// How many of the sampled frames also go through the face detector.
+    #[arg(long, value_name = "N", default_value_t = crate::frames::DEFAULT_FACE_FRAMES as u16)]
+    pub face_frames: u16,
+
+    /// Skip the face pass (face axes are then reported as gaps).
+    #[arg(long)]
+    pub no_faces: bool,
+
+    /// Directory of models.toml and the face models (default: ./models, else
+    /// the models/ folder of the engine's source tree).
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+
     /// Worker threads (default: one per CPU core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -116,6 +129,10 @@ pub struct AnalyzeConfig {
     pub backend: Backend,
     /// Frames sampled per video.
     pub frames: usize,
+    /// Sampled frames per video that go to the face pass (0: no face pass).
+    pub face_frames: usize,
+    /// Directory of models.toml.
+    pub models_dir: PathBuf,
     /// Worker threads.
     pub jobs: usize,
     /// Seed for random choices.
@@ -210,11 +227,36 @@ impl AnalyzeConfig {
             out_dir: args.out,
             backend,
             frames: usize::from(args.frames),
+            face_frames: if args.no_faces {
+                0
+            } else {
+                usize::from(args.face_frames).min(usize::from(args.frames))
+            },
+            models_dir: args.models.unwrap_or_else(default_models_dir),
             jobs,
             seed: args.seed,
             quiet: args.quiet,
         })
     }
+}
+
+/// `./models` when it holds a models.toml, else the `models/` folder of the
+/// source tree the binary was built in (`target/<profile>/engine` → `models/`).
+fn default_models_dir() -> PathBuf {
+    let local = PathBuf::from("models");
+    if local.join("models.toml").is_file() {
+        return local;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.parent()?
+                .parent()?
+                .parent()
+                .map(|root| root.join("models"))
+        })
+        .filter(|dir| dir.join("models.toml").is_file())
+        .unwrap_or(local)
 }
 
 fn absolute_lexical(p: &Path) -> PathBuf {
@@ -259,6 +301,9 @@ mod tests {
             cpu: false,
             gpu: false,
             frames: 16,
+            face_frames: 8,
+            no_faces: false,
+            models: None,
             jobs: None,
             seed: 0,
             quiet: true,

@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod catalog;
 pub mod cli;
 pub mod dedup;
+pub mod faces;
 pub mod frames;
 pub mod labels;
 pub mod paths;

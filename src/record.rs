@@ -54,6 +54,8 @@ pub struct FrameSummary {
     pub frame_times_s: Vec<f64>,
     /// One unit-length embedding per sampled frame (see [`crate::stats::FrameStats::embedding`]).
     pub embeddings: Vec<Vec<f32>>,
+    /// Faces in the face subset of the frames; None when the face pass did not run.
+    pub faces: Option<crate::faces::FaceSummary>,
 }
 
 impl VideoRecord {

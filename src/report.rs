@@ -75,6 +75,7 @@ struct InventoryLine<'a> {
     identity: Option<&'a str>,
     attrs: &'a BTreeMap<String, String>,
     quality: Option<&'a crate::quality::VideoQuality>,
+    faces: Option<&'a crate::faces::FaceSummary>,
     cluster_id: Option<usize>,
     duplicate_of: Option<&'a str>,
     error: Option<&'a str>,
@@ -111,6 +112,7 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
         identity: l.identity.as_deref(),
         attrs: &l.attrs,
         quality: r.frames.as_ref().map(|f| &f.quality),
+        faces: r.frames.as_ref().and_then(|f| f.faces.as_ref()),
         cluster_id: r.cluster_id,
         duplicate_of: r.duplicate_of.as_deref(),
         error: r.error.as_deref(),
@@ -123,6 +125,7 @@ pub fn write_all(
     datasets: &[DatasetInfo],
     records: &[VideoRecord],
     concerns: &[Concern],
+    face_pass: &str,
 ) -> Result<()> {
     let mut inventory = Vec::with_capacity(records.len() * 512);
     for r in records {
@@ -130,7 +133,8 @@ pub fn write_all(
         inventory.push(b'\n');
     }
     write_atomic(&out_dir.join("inventory.jsonl"), &inventory)?;
-    let report = build_report(datasets, records, concerns);
+    let mut report = build_report(datasets, records, concerns);
+    report["face_pass"] = json!(face_pass);
     let mut text = serde_json::to_vec_pretty(&report)?;
     text.push(b'\n');
     write_atomic(&out_dir.join("report.json"), &text)?;

@@ -321,7 +321,11 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
 
     // Uninterrupted reference run.
     let reference = dir.path().join("reference");
-    let (code, stdout) = analyze(std::slice::from_ref(&root), &reference, &["--jobs", "1"]);
+    let (code, stdout) = analyze(
+        std::slice::from_ref(&root),
+        &reference,
+        &["--jobs", "1", "--no-faces"],
+    );
     assert_eq!(code, 0);
     assert_eq!(probed_now(&stdout), total);
     let readable = total - 1;
@@ -331,7 +335,15 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
     // some frame results are in the catalog.
     let out = dir.path().join("resumed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
-        .args(["analyze", &root, "--quiet", "--jobs", "1", "--out"])
+        .args([
+            "analyze",
+            &root,
+            "--quiet",
+            "--jobs",
+            "1",
+            "--no-faces",
+            "--out",
+        ])
         .arg(&out)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -360,7 +372,11 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
     );
 
     // Resume: only the rest is analysed, and the outputs equal the reference.
-    let (code, stdout) = analyze(std::slice::from_ref(&root), &out, &["--jobs", "1"]);
+    let (code, stdout) = analyze(
+        std::slice::from_ref(&root),
+        &out,
+        &["--jobs", "1", "--no-faces"],
+    );
     assert_eq!(code, 0);
     assert_eq!(
         probed_now(&stdout),
@@ -382,7 +398,11 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
     }
 
     // A third run over unchanged files probes nothing; a touched file is redone.
-    let (code, stdout) = analyze(std::slice::from_ref(&root), &out, &["--jobs", "1"]);
+    let (code, stdout) = analyze(
+        std::slice::from_ref(&root),
+        &out,
+        &["--jobs", "1", "--no-faces"],
+    );
     assert_eq!(code, 0);
     assert_eq!(probed_now(&stdout), 0);
     assert_eq!(frames_now(&stdout), 0);
@@ -391,6 +411,10 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
         b"still not a video",
     )
     .unwrap();
-    let (_, stdout) = analyze(std::slice::from_ref(&root), &out, &["--jobs", "1"]);
+    let (_, stdout) = analyze(
+        std::slice::from_ref(&root),
+        &out,
+        &["--jobs", "1", "--no-faces"],
+    );
     assert_eq!(probed_now(&stdout), 1);
 }

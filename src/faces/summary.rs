@@ -1,0 +1,481 @@
+//! Per-frame face-region measurements ([`FrameFaces::measure`]) and the
+//! per-video summary ([`summarise`]).
+//!
+//! Region measurements compare each face's box with the whole frame, on
+//! BT.601 luma computed from the RGB frame (`Y = (77 R + 150 G + 29 B + 128) >> 8`,
+//! full range), at the frame's native size:
+//! * mean luma inside the box vs the frame's (a backlit face is darker than
+//!   its frame);
+//! * sharpness: variance of the 4-neighbour Laplacian `4c − n − s − e − w`
+//!   over the box's pixels vs over the frame's (the same kernel as the
+//!   quality pass, but native size, so the two numbers here compare like with
+//!   like; a blurred face-swap region scores below its frame);
+//! * temporal change: mean |ΔY| to the next frame inside the face box vs
+//!   outside every face box (a swapped face that flickers changes more than
+//!   its background).
+
+use serde::{Deserialize, Serialize};
+
+use super::error::FaceError;
+use super::{Face, RgbImage};
+
+/// `face_count` is `none` when fewer than this fraction of the sampled
+/// frames have a face: the category says what a video mostly shows
+/// (`frames_with_face_ratio` is reported beside it).
+pub const FACE_PRESENT_MIN_RATIO: f64 = 0.5;
+/// `face_count` is `multi` when at least this fraction of the frames with a
+/// face have two or more.
+pub const MULTI_FACE_MIN_RATIO: f64 = 0.5;
+/// `face_size` is `small` below this median face-height / frame-height:
+/// 0.15 of 720p is 108 px, about the 112 px crop face-recognition and many
+/// deepfake detectors work at; smaller faces are upsampled by them.
+pub const FACE_SIZE_SMALL_MAX: f64 = 0.15;
+/// `face_size` is `large` from this ratio up (a close-up / talking head: the
+/// face is over a third of the frame's height), `medium` in between.
+pub const FACE_SIZE_MEDIUM_MAX: f64 = 0.35;
+/// `pose` is `turned` from this median |yaw| or |pitch| (degrees) up; below
+/// both it is `frontal`. 20° is where the far eye starts to be foreshortened
+/// noticeably (cos 20° ≈ 0.94) and the nose leaves the eye–mouth midline.
+pub const POSE_TURNED_MIN_DEG: f64 = 20.0;
+/// `pose` is `profile` from this median |yaw| (degrees) up: half-way to a
+/// full profile, where the far eye and mouth corner approach the face edge.
+/// The landmark estimate saturates beyond ~60°, and MTCNN rarely finds full
+/// profiles, so `profile` means "strongly turned".
+pub const POSE_PROFILE_MIN_DEG: f64 = 45.0;
+
+/// Measurements of one face's box in one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaceRegion {
+    /// Mean luma inside the box (0–255).
+    pub luma_mean: f32,
+    /// Laplacian variance over the box's pixels; `None` when the box and the
+    /// frame's interior share no pixel.
+    pub sharpness: Option<f32>,
+    /// Mean |ΔY| inside the box to the next frame; `None` without a next frame.
+    pub temporal_change: Option<f32>,
+}
+
+/// One sampled frame's faces and their measurements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameFaces {
+    /// Frame width, pixels.
+    pub width: u32,
+    /// Frame height, pixels.
+    pub height: u32,
+    /// Faces found, highest score first.
+    pub faces: Vec<Face>,
+    /// One per face, same order.
+    pub regions: Vec<FaceRegion>,
+    /// Mean luma of the whole frame.
+    pub frame_luma_mean: f32,
+    /// Laplacian variance of the whole frame; `None` below 3×3.
+    pub frame_sharpness: Option<f32>,
+    /// Mean |ΔY| to the next frame outside every face box; `None` without a
+    /// next frame, or with no pixel outside the boxes.
+    pub background_temporal_change: Option<f32>,
+}
+
+fn luma_plane(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3)
+        .map(|p| {
+            ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8) as u8
+        })
+        .collect()
+}
+
+/// Integer pixel rectangle [x0, x1) × [y0, y1) of a face box, clipped.
+fn rect(face: &Face, w: u32, h: u32) -> (usize, usize, usize, usize) {
+    let [x, y, bw, bh] = face.bbox;
+    let clip = |v: f32, max: u32| v.max(0.0).min(max as f32);
+    (
+        clip(x.floor(), w) as usize,
+        clip((x + bw).ceil(), w) as usize,
+        clip(y.floor(), h) as usize,
+        clip((y + bh).ceil(), h) as usize,
+    )
+}
+
+/// Laplacian variance over pixels of `[x0,x1)×[y0,y1)` inside the frame's
+/// 1-pixel-inset interior.
+fn laplacian_var(l: &[u8], w: usize, h: usize, r: (usize, usize, usize, usize)) -> Option<f32> {
+    if w < 3 || h < 3 {
+        return None;
+    }
+    let (x0, x1) = (r.0.max(1), r.1.min(w - 1));
+    let (y0, y1) = (r.2.max(1), r.3.min(h - 1));
+    if x0 >= x1 || y0 >= y1 {
+        return None;
+    }
+    let (mut s, mut sq) = (0i64, 0u64);
+    for y in y0..y1 {
+        let (up, row, down) = (
+            &l[(y - 1) * w..y * w],
+            &l[y * w..(y + 1) * w],
+            &l[(y + 1) * w..(y + 2) * w],
+        );
+        for x in x0..x1 {
+            let v = 4 * i32::from(row[x])
+                - i32::from(row[x - 1])
+                - i32::from(row[x + 1])
+                - i32::from(up[x])
+                - i32::from(down[x]);
+            s += i64::from(v);
+            sq += (v * v) as u64;
+        }
+    }
+    let n = ((x1 - x0) * (y1 - y0)) as f64;
+    let mean = s as f64 / n;
+    Some((sq as f64 / n - mean * mean).max(0.0) as f32)
+}
+
+impl FrameFaces {
+    /// Measure `faces` (found in `image`) against the frame; `next` is the
+    /// following frame at the same size, for the temporal measurements (a
+    /// `next` of another size is ignored: temporal values are `None`).
+    pub fn measure(
+        image: RgbImage<'_>,
+        next: Option<RgbImage<'_>>,
+        faces: Vec<Face>,
+    ) -> Result<FrameFaces, FaceError> {
+        image.check()?;
+        if let Some(n) = next {
+            n.check()?;
+        }
+        let (w, h) = (image.width as usize, image.height as usize);
+        let luma = luma_plane(image.rgb);
+        let next_luma = next
+            .filter(|n| n.width == image.width && n.height == image.height)
+            .map(|n| luma_plane(n.rgb));
+        let rects: Vec<_> = faces
+            .iter()
+            .map(|f| rect(f, image.width, image.height))
+            .collect();
+        let regions = rects
+            .iter()
+            .map(|&(x0, x1, y0, y1)| {
+                let n = (x1 - x0) * (y1 - y0);
+                let (mut sum, mut diff) = (0u64, 0u64);
+                for y in y0..y1 {
+                    let row = &luma[y * w + x0..y * w + x1];
+                    sum += row.iter().map(|&v| u64::from(v)).sum::<u64>();
+                    if let Some(nl) = &next_luma {
+                        let nrow = &nl[y * w + x0..y * w + x1];
+                        diff += row
+                            .iter()
+                            .zip(nrow)
+                            .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+                            .sum::<u64>();
+                    }
+                }
+                FaceRegion {
+                    luma_mean: if n > 0 {
+                        (sum as f64 / n as f64) as f32
+                    } else {
+                        0.0
+                    },
+                    sharpness: laplacian_var(&luma, w, h, (x0, x1, y0, y1)),
+                    temporal_change: next_luma
+                        .as_ref()
+                        .filter(|_| n > 0)
+                        .map(|_| (diff as f64 / n as f64) as f32),
+                }
+            })
+            .collect();
+        let n_all = (w * h).max(1) as f64;
+        let frame_luma_mean =
+            (luma.iter().map(|&v| u64::from(v)).sum::<u64>() as f64 / n_all) as f32;
+        let background_temporal_change = next_luma.as_ref().and_then(|nl| {
+            let (mut diff, mut n) = (0u64, 0u64);
+            for y in 0..h {
+                for x in 0..w {
+                    if rects
+                        .iter()
+                        .any(|&(x0, x1, y0, y1)| x >= x0 && x < x1 && y >= y0 && y < y1)
+                    {
+                        continue;
+                    }
+                    diff += u64::from(luma[y * w + x].abs_diff(nl[y * w + x]));
+                    n += 1;
+                }
+            }
+            (n > 0).then(|| (diff as f64 / n as f64) as f32)
+        });
+        Ok(FrameFaces {
+            width: image.width,
+            height: image.height,
+            faces,
+            regions,
+            frame_luma_mean,
+            frame_sharpness: laplacian_var(&luma, w, h, (0, w, 0, h)),
+            background_temporal_change,
+        })
+    }
+
+    /// Index of the largest face (by box area), if any.
+    pub fn largest(&self) -> Option<usize> {
+        self.faces
+            .iter()
+            .enumerate()
+            .max_by(|a, b| (a.1.bbox[2] * a.1.bbox[3]).total_cmp(&(b.1.bbox[2] * b.1.bbox[3])))
+            .map(|(i, _)| i)
+    }
+}
+
+/// How many faces a video shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaceCount {
+    /// Faces on fewer than [`FACE_PRESENT_MIN_RATIO`] of the frames.
+    None,
+    /// Mostly one face.
+    Single,
+    /// Two or more faces on at least [`MULTI_FACE_MIN_RATIO`] of the frames with faces.
+    Multi,
+}
+
+/// How large the (largest) face is: median box height / frame height against
+/// [`FACE_SIZE_SMALL_MAX`] and [`FACE_SIZE_MEDIUM_MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaceSize {
+    /// Below [`FACE_SIZE_SMALL_MAX`].
+    Small,
+    /// Between the two thresholds.
+    Medium,
+    /// From [`FACE_SIZE_MEDIUM_MAX`] up.
+    Large,
+}
+
+/// Head pose class from the median |yaw| and |pitch| of the largest face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoseClass {
+    /// |yaw| and |pitch| below [`POSE_TURNED_MIN_DEG`].
+    Frontal,
+    /// Turned or tilted, |yaw| below [`POSE_PROFILE_MIN_DEG`].
+    Turned,
+    /// |yaw| from [`POSE_PROFILE_MIN_DEG`] up.
+    Profile,
+}
+
+/// The face pass's per-video summary. Angles and per-face values describe the
+/// largest face of each frame; "frame" values are taken over the same frames
+/// (those with a face) so the pairs compare like with like. `None` where not
+/// measurable (no face, no next frame).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaceSummary {
+    /// Frames summarised.
+    pub frames_sampled: u32,
+    /// Fraction of frames with at least one face (0 with no frames).
+    pub frames_with_face_ratio: f64,
+    /// Most faces in one frame.
+    pub max_faces: u32,
+    /// Median of (largest face box height / frame height).
+    pub face_size_ratio_median: Option<f64>,
+    /// Median yaw, degrees (positive: nose toward the image's right).
+    pub yaw_deg_median: Option<f64>,
+    /// Median pitch, degrees (positive: face tilted up).
+    pub pitch_deg_median: Option<f64>,
+    /// Median roll, degrees (positive: clockwise on screen).
+    pub roll_deg_median: Option<f64>,
+    /// none / single / multi.
+    pub face_count: FaceCount,
+    /// small / medium / large; `None` without faces.
+    pub face_size: Option<FaceSize>,
+    /// frontal / turned / profile; `None` without faces.
+    pub pose: Option<PoseClass>,
+    /// Median mean luma inside the face box.
+    pub face_luma_mean_median: Option<f64>,
+    /// Median mean luma of the frames with a face.
+    pub frame_luma_mean_median: Option<f64>,
+    /// Median Laplacian variance inside the face box.
+    pub face_sharpness_median: Option<f64>,
+    /// Median Laplacian variance of the frames with a face.
+    pub frame_sharpness_median: Option<f64>,
+    /// Median mean |ΔY| to the next frame inside the face box.
+    pub face_temporal_change_median: Option<f64>,
+    /// Median mean |ΔY| to the next frame outside the face boxes.
+    pub background_temporal_change_median: Option<f64>,
+}
+
+/// Median of the values (mean of the middle two for an even count).
+pub fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Summarise a video's sampled frames.
+pub fn summarise(frames: &[FrameFaces]) -> FaceSummary {
+    let with_face: Vec<(&FrameFaces, usize)> = frames
+        .iter()
+        .filter_map(|f| f.largest().map(|i| (f, i)))
+        .collect();
+    let ratio = if frames.is_empty() {
+        0.0
+    } else {
+        with_face.len() as f64 / frames.len() as f64
+    };
+    let max_faces = frames.iter().map(|f| f.faces.len()).max().unwrap_or(0) as u32;
+    let over_faces = |g: &dyn Fn(&FrameFaces, usize) -> Option<f64>| {
+        median(with_face.iter().filter_map(|&(f, i)| g(f, i)).collect())
+    };
+    let size = over_faces(&|f, i| {
+        (f.height > 0).then(|| f64::from(f.faces[i].bbox[3]) / f64::from(f.height))
+    });
+    let yaw = over_faces(&|f, i| Some(f64::from(f.faces[i].yaw_deg)));
+    let pitch = over_faces(&|f, i| Some(f64::from(f.faces[i].pitch_deg)));
+    let roll = over_faces(&|f, i| Some(f64::from(f.faces[i].roll_deg)));
+    let abs_yaw = over_faces(&|f, i| Some(f64::from(f.faces[i].yaw_deg.abs())));
+    let abs_pitch = over_faces(&|f, i| Some(f64::from(f.faces[i].pitch_deg.abs())));
+    let region = |f: &FrameFaces, i: usize| f.regions.get(i).copied();
+
+    let multi_frames = with_face.iter().filter(|(f, _)| f.faces.len() >= 2).count();
+    let face_count = if with_face.is_empty() || ratio < FACE_PRESENT_MIN_RATIO {
+        FaceCount::None
+    } else if multi_frames as f64 >= MULTI_FACE_MIN_RATIO * with_face.len() as f64 {
+        FaceCount::Multi
+    } else {
+        FaceCount::Single
+    };
+    let face_size = size.map(|s| {
+        if s < FACE_SIZE_SMALL_MAX {
+            FaceSize::Small
+        } else if s < FACE_SIZE_MEDIUM_MAX {
+            FaceSize::Medium
+        } else {
+            FaceSize::Large
+        }
+    });
+    let pose = abs_yaw.zip(abs_pitch).map(|(y, p)| {
+        if y >= POSE_PROFILE_MIN_DEG {
+            PoseClass::Profile
+        } else if y >= POSE_TURNED_MIN_DEG || p >= POSE_TURNED_MIN_DEG {
+            PoseClass::Turned
+        } else {
+            PoseClass::Frontal
+        }
+    });
+    FaceSummary {
+        frames_sampled: frames.len() as u32,
+        frames_with_face_ratio: ratio,
+        max_faces,
+        face_size_ratio_median: size,
+        yaw_deg_median: yaw,
+        pitch_deg_median: pitch,
+        roll_deg_median: roll,
+        face_count,
+        face_size,
+        pose,
+        face_luma_mean_median: over_faces(&|f, i| region(f, i).map(|r| f64::from(r.luma_mean))),
+        frame_luma_mean_median: over_faces(&|f, _| Some(f64::from(f.frame_luma_mean))),
+        face_sharpness_median: over_faces(&|f, i| {
+            region(f, i).and_then(|r| r.sharpness).map(f64::from)
+        }),
+        frame_sharpness_median: over_faces(&|f, _| f.frame_sharpness.map(f64::from)),
+        face_temporal_change_median: over_faces(&|f, i| {
+            region(f, i).and_then(|r| r.temporal_change).map(f64::from)
+        }),
+        background_temporal_change_median: over_faces(&|f, _| {
+            f.background_temporal_change.map(f64::from)
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn face(x: f32, y: f32, w: f32, h: f32, yaw: f32) -> Face {
+        Face {
+            bbox: [x, y, w, h],
+            score: 0.99,
+            landmarks: [[0.0; 2]; 5],
+            yaw_deg: yaw,
+            pitch_deg: 0.0,
+            roll_deg: 0.0,
+        }
+    }
+
+    /// 20x20 grey frame with a bright, noisy 8x8 "face" at (6, 6).
+    fn frame(seed: u8) -> Vec<u8> {
+        let mut rgb = vec![60u8; 20 * 20 * 3];
+        for y in 6..14 {
+            for x in 6..14 {
+                let v = 150 + ((x * 7 + y * 13 + seed as usize) % 40) as u8;
+                rgb[(y * 20 + x) * 3..(y * 20 + x) * 3 + 3].fill(v);
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn regions_compare_face_with_frame() {
+        let (a, b) = (frame(0), frame(5));
+        let img = RgbImage {
+            width: 20,
+            height: 20,
+            rgb: &a,
+        };
+        let next = RgbImage {
+            width: 20,
+            height: 20,
+            rgb: &b,
+        };
+        let ff = FrameFaces::measure(img, Some(next), vec![face(6.0, 6.0, 8.0, 8.0, 0.0)]).unwrap();
+        let r = ff.regions[0];
+        assert!(r.luma_mean > 150.0 && ff.frame_luma_mean < r.luma_mean);
+        assert!(r.sharpness.unwrap() > ff.frame_sharpness.unwrap() * 0.5);
+        assert!(r.temporal_change.unwrap() > 0.0);
+        assert_eq!(ff.background_temporal_change, Some(0.0));
+        let s = summarise(&[ff.clone(), ff]);
+        assert_eq!(s.face_count, FaceCount::Single);
+        assert_eq!(s.face_size, Some(FaceSize::Large));
+        assert_eq!(s.background_temporal_change_median, Some(0.0));
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("\"face_count\":\"single\""), "{json}");
+        assert_eq!(serde_json::from_str::<FaceSummary>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn categories() {
+        let blank = vec![0u8; 100 * 100 * 3];
+        let img = RgbImage {
+            width: 100,
+            height: 100,
+            rgb: &blank,
+        };
+        let mk = |faces: Vec<Face>| FrameFaces::measure(img, None, faces).unwrap();
+        let none = summarise(&[
+            mk(vec![]),
+            mk(vec![]),
+            mk(vec![face(0.0, 0.0, 10.0, 10.0, 0.0)]),
+        ]);
+        assert_eq!(none.face_count, FaceCount::None);
+        assert!((none.frames_with_face_ratio - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(none.face_size, Some(FaceSize::Small));
+        assert_eq!(none.face_temporal_change_median, None);
+        let two = vec![
+            face(0.0, 0.0, 20.0, 20.0, 30.0),
+            face(50.0, 0.0, 10.0, 10.0, 0.0),
+        ];
+        let multi = summarise(&[mk(two.clone()), mk(two)]);
+        assert_eq!(multi.face_count, FaceCount::Multi);
+        assert_eq!(multi.max_faces, 2);
+        assert_eq!(multi.face_size, Some(FaceSize::Medium));
+        assert_eq!(multi.pose, Some(PoseClass::Turned));
+        assert_eq!(multi.yaw_deg_median, Some(30.0));
+        let empty = summarise(&[]);
+        assert_eq!(empty.face_count, FaceCount::None);
+        assert_eq!(empty.pose, None);
+        assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), Some(2.5));
+    }
+}
