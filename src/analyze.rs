@@ -14,11 +14,13 @@ use crate::faces::{self, FacePass, FaceSummary, FrameFaces, RgbImage};
 use crate::frames::{self, SampledFrame};
 use crate::labels::{self, DatasetFiles};
 use crate::paths::display_join;
+use crate::plan;
 use crate::probe::{self, ProbeError, ProbeInfo};
 use crate::quality;
 use crate::record::FrameSummary;
 use crate::record::{Concern, ConcernKind, VideoRecord};
 use crate::report::{self, DatasetInfo};
+use crate::sample::{self, SampleOptions};
 use crate::scan;
 use crate::stats::{self, BackendChoice, CpuBackend, FrameInput, StatsBackend};
 
@@ -55,6 +57,10 @@ pub struct Summary {
     pub face_pass: String,
     /// Concerns reported.
     pub concerns: usize,
+    /// Real videos selected.
+    pub selected: usize,
+    /// Clips planned from them.
+    pub clips: usize,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -118,14 +124,29 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             records[i].duplicate_of = Some(dedup.clusters[id].kept.clone());
         }
     }
-    report::write_all(
-        &cfg.out_dir,
-        &datasets,
+    let selection = sample::select(
         &records,
-        &concerns,
-        &face_pass_line,
-    )?;
+        &SampleOptions {
+            budget: cfg.budget,
+            clips_per_video_max: cfg.clips_per_video_max,
+            seed: cfg.seed,
+        },
+        face_pass.is_some(),
+    );
+    let mut extra = serde_json::Map::new();
+    extra.insert("face_pass".into(), face_pass_line.clone().into());
+    extra.insert(
+        "diversity_gaps".into(),
+        serde_json::to_value(&selection.gaps)?,
+    );
+    extra.insert("fake_catalog".into(), plan::fake_catalog(&records, &dedup));
+    extra.insert(
+        "pipeline_recommendations".into(),
+        plan::recommendations(&records, &selection, &dedup),
+    );
+    report::write_all(&cfg.out_dir, &datasets, &records, &concerns, extra)?;
     report::write_dedup(&cfg.out_dir, &records, &dedup)?;
+    report::write_selection(&cfg.out_dir, &selection)?;
     Ok(Summary {
         datasets: datasets.len(),
         videos: records.len(),
@@ -135,6 +156,8 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
         frame_backend,
         face_pass: face_pass_line,
         concerns: concerns.len(),
+        selected: selection.picks.len(),
+        clips: selection.expected_clips,
         elapsed: started.elapsed(),
     })
 }

@@ -79,6 +79,15 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
 
+    /// Real videos to select (default: derived from the data, explained in
+    /// diversity_balance.json).
+    #[arg(long, value_name = "N")]
+    pub budget: Option<usize>,
+
+    /// Most 10-second clips planned from one video.
+    #[arg(long, value_name = "N", default_value_t = crate::sample::DEFAULT_CLIPS_PER_VIDEO_MAX)]
+    pub clips_per_video_max: usize,
+
     /// Worker threads (default: one per CPU core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -133,6 +142,10 @@ pub struct AnalyzeConfig {
     pub face_frames: usize,
     /// Directory of models.toml.
     pub models_dir: PathBuf,
+    /// Real videos to select (None: derived).
+    pub budget: Option<usize>,
+    /// Most clips per video.
+    pub clips_per_video_max: usize,
     /// Worker threads.
     pub jobs: usize,
     /// Seed for random choices.
@@ -233,6 +246,8 @@ impl AnalyzeConfig {
                 usize::from(args.face_frames).min(usize::from(args.frames))
             },
             models_dir: args.models.unwrap_or_else(default_models_dir),
+            budget: args.budget,
+            clips_per_video_max: args.clips_per_video_max,
             jobs,
             seed: args.seed,
             quiet: args.quiet,
@@ -304,6 +319,8 @@ mod tests {
             face_frames: 8,
             no_faces: false,
             models: None,
+            budget: None,
+            clips_per_video_max: 3,
             jobs: None,
             seed: 0,
             quiet: true,

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             match analyze::run(&cfg) {
                 Ok(s) => {
                     println!(
-                        "engine: {} datasets, {} videos ({} readable, {} unreadable), {} probed now, {} frame-analysed now, {} concerns, {:.1} s; outputs in {}",
+                        "engine: {} datasets, {} videos ({} readable, {} unreadable), {} probed now, {} frame-analysed now, {} concerns; selected {} real videos for {} clips; {:.1} s; outputs in {}",
                         s.datasets,
                         s.videos,
                         s.readable,
@@ -35,6 +35,8 @@ fn main() -> ExitCode {
                         s.probed_now,
                         s.frames_now,
                         s.concerns,
+                        s.selected,
+                        s.clips,
                         s.elapsed.as_secs_f64(),
                         cfg.out_dir.display()
                     );

@@ -125,7 +125,7 @@ pub fn write_all(
     datasets: &[DatasetInfo],
     records: &[VideoRecord],
     concerns: &[Concern],
-    face_pass: &str,
+    extra: serde_json::Map<String, Value>,
 ) -> Result<()> {
     let mut inventory = Vec::with_capacity(records.len() * 512);
     for r in records {
@@ -134,7 +134,9 @@ pub fn write_all(
     }
     write_atomic(&out_dir.join("inventory.jsonl"), &inventory)?;
     let mut report = build_report(datasets, records, concerns);
-    report["face_pass"] = json!(face_pass);
+    if let Some(obj) = report.as_object_mut() {
+        obj.extend(extra);
+    }
     let mut text = serde_json::to_vec_pretty(&report)?;
     text.push(b'\n');
     write_atomic(&out_dir.join("report.json"), &text)?;
@@ -195,6 +197,20 @@ pub fn write_dedup(
     let mut text = serde_json::to_vec_pretty(&doc)?;
     text.push(b'\n');
     write_atomic(&out_dir.join("dedup_report.json"), &text)
+}
+
+/// Write `real_sources.jsonl` (one line per selected video) and
+/// `diversity_balance.json`.
+pub fn write_selection(out_dir: &Path, selection: &crate::sample::Selection) -> Result<()> {
+    let mut lines = Vec::new();
+    for p in &selection.picks {
+        serde_json::to_writer(&mut lines, p)?;
+        lines.push(b'\n');
+    }
+    write_atomic(&out_dir.join("real_sources.jsonl"), &lines)?;
+    let mut text = serde_json::to_vec_pretty(&selection.balance)?;
+    text.push(b'\n');
+    write_atomic(&out_dir.join("diversity_balance.json"), &text)
 }
 
 /// Write a file through a temporary sibling and a rename, so a reader (or a

@@ -1,0 +1,358 @@
+//! The fake catalog and the stage 1/2/3 recommendations of `report.json`:
+//! how the selected reals go through clip extraction, which fakes to generate
+//! from them, and how to assemble identity- and cluster-disjoint splits.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use crate::dedup::DedupOutcome;
+use crate::labels::Label;
+use crate::record::VideoRecord;
+use crate::report::CLIP_LENGTH_S;
+use crate::sample::{Pick, Selection, CLIP_MARGIN_S};
+
+/// Default split shares (train, val, test) of the assembly plan.
+pub const SPLIT_SHARES: [(&str, f64); 3] = [("train", 0.70), ("val", 0.15), ("test", 0.15)];
+
+/// Generator families and the method names (case-insensitive substrings)
+/// that belong to each, from the datasets' own method lists (FF++, DFDC,
+/// DeeperForensics, FakeAVCeleb, DF40).
+pub const FAMILIES: &[(&str, &[&str])] = &[
+    (
+        "face_swap",
+        &[
+            "celeb-synthesis",
+            "deepfakes",
+            "faceswap",
+            "faceshifter",
+            "df-vae",
+            "fsgan",
+            "simswap",
+            "deepfakedetection",
+            "blendface",
+            "inswapper",
+            "e4s",
+            "uniface",
+            "mobileswap",
+        ],
+    ),
+    (
+        "reenactment",
+        &[
+            "face2face",
+            "neuraltextures",
+            "fomm",
+            "facevid2vid",
+            "wav2lip_reenact",
+            "lia",
+            "tpsm",
+            "mcnet",
+            "hyperreenact",
+            "sadtalker",
+        ],
+    ),
+    ("lip_sync", &["wav2lip", "talklip", "sadtalker"]),
+    (
+        "full_synthesis",
+        &[
+            "stylegan",
+            "ddpm",
+            "ddim",
+            "dit",
+            "sit",
+            "pixart",
+            "sd",
+            "midjourney",
+            "vqgan",
+            "rddm",
+        ],
+    ),
+    (
+        "face_editing",
+        &["stargan", "starganv2", "styleclip", "e4e", "collabdiff"],
+    ),
+];
+
+/// The family of a manipulation method, if recognised.
+pub fn family_of(method: &str) -> Option<&'static str> {
+    let m = method.to_ascii_lowercase();
+    FAMILIES
+        .iter()
+        .find(|(_, names)| {
+            names
+                .iter()
+                .any(|n| m == *n || m.contains(n) && n.len() > 3)
+        })
+        .map(|(f, _)| *f)
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn r3(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, |x| json!((x * 1000.0).round() / 1000.0))
+}
+
+/// Quality summary of a set of records: median height, bitrate, blur.
+fn quality_of(recs: &[&VideoRecord]) -> Value {
+    let readable: Vec<&&VideoRecord> = recs.iter().filter(|r| r.is_readable()).collect();
+    let p = |f: &dyn Fn(&VideoRecord) -> Option<f64>| {
+        median(readable.iter().filter_map(|r| f(r)).collect())
+    };
+    json!({
+        "videos": recs.len(),
+        "readable": readable.len(),
+        "height_px_median": r3(p(&|r| r.probe.as_ref().map(|p| f64::from(p.height)))),
+        "bitrate_bps_median": r3(p(&|r| r.probe.as_ref().map(|p| p.bitrate_bps as f64))),
+        "laplacian_var_median": r3(p(&|r| r.frames.as_ref().map(|f| f.quality.laplacian_var.median))),
+        "blockiness_median": r3(p(&|r| r.frames.as_ref().map(|f| f.quality.blockiness.median))),
+    })
+}
+
+/// Per dataset: methods with counts, the fakes' quality beside their
+/// originals', temporal consistency inside faces, and coverage of
+/// fake→original links (metadata and content).
+pub fn fake_catalog(records: &[VideoRecord], dedup: &DedupOutcome) -> Value {
+    let by_path: BTreeMap<&str, &VideoRecord> =
+        records.iter().map(|r| (r.path.as_str(), r)).collect();
+    let content_links: BTreeSet<&str> = dedup.links.iter().map(|l| l.fake.as_str()).collect();
+    let datasets: BTreeSet<&str> = records.iter().map(|r| r.dataset.as_str()).collect();
+    let mut out = serde_json::Map::new();
+    for ds in datasets {
+        let fakes: Vec<&VideoRecord> = records
+            .iter()
+            .filter(|r| r.dataset == ds && r.labels.label == Label::Fake)
+            .collect();
+        if fakes.is_empty() {
+            continue;
+        }
+        let mut methods: BTreeMap<String, Vec<&VideoRecord>> = BTreeMap::new();
+        for f in &fakes {
+            methods
+                .entry(
+                    f.labels
+                        .method
+                        .clone()
+                        .unwrap_or_else(|| "unspecified".into()),
+                )
+                .or_default()
+                .push(f);
+        }
+        let method_docs: BTreeMap<String, Value> = methods
+            .iter()
+            .map(|(m, fs)| {
+                let originals: Vec<&VideoRecord> = fs
+                    .iter()
+                    .filter_map(|f| f.original_path.as_deref().and_then(|o| by_path.get(o).copied()))
+                    .collect();
+                let ratios: Vec<f64> = fs
+                    .iter()
+                    .filter_map(|f| f.frames.as_ref()?.faces.as_ref())
+                    .filter_map(|s| Some(s.face_temporal_change_median? / s.background_temporal_change_median?.max(0.1)))
+                    .collect();
+                (
+                    m.clone(),
+                    json!({
+                        "count": fs.len(),
+                        "family": family_of(m),
+                        "fakes": quality_of(fs),
+                        "their_originals": quality_of(&originals),
+                        "temporal_consistency": {
+                            "face_to_background_change_ratio_median": r3(median(ratios.clone())),
+                            "videos_measured": ratios.len(),
+                            "meaning": "frame-to-frame luma change inside the face box divided by the change outside it; swapped faces that flicker sit well above their originals' ratio",
+                        },
+                    }),
+                )
+            })
+            .collect();
+        let with_meta = fakes.iter().filter(|f| f.original_path.is_some()).count();
+        let meta_found = fakes
+            .iter()
+            .filter(|f| {
+                f.original_path
+                    .as_deref()
+                    .is_some_and(|o| by_path.contains_key(o))
+            })
+            .count();
+        let by_content = fakes
+            .iter()
+            .filter(|f| content_links.contains(f.path.as_str()))
+            .count();
+        out.insert(
+            ds.to_string(),
+            json!({
+                "fake_videos": fakes.len(),
+                "methods": method_docs,
+                "original_links": {
+                    "named_by_metadata": with_meta,
+                    "named_original_present": meta_found,
+                    "found_by_content": by_content,
+                    "coverage_by_metadata": r3(Some(with_meta as f64 / fakes.len() as f64)),
+                },
+            }),
+        );
+    }
+    Value::Object(out)
+}
+
+/// Assign each selected video to a split so that no identity (or, where the
+/// identity is unknown, no near-duplicate cluster or video) spans two splits;
+/// groups are dealt to the split furthest below its clip share, stratified by
+/// the pick's category, largest groups first.
+pub fn split_plan(picks: &[Pick]) -> BTreeMap<String, &'static str> {
+    let group_of = |p: &Pick| -> String {
+        p.identity
+            .clone()
+            .map(|i| format!("{}:identity:{i}", p.dataset))
+            .or_else(|| p.cluster_id.map(|c| format!("cluster:{c}")))
+            .unwrap_or_else(|| format!("video:{}", p.path))
+    };
+    let mut groups: BTreeMap<String, Vec<&Pick>> = BTreeMap::new();
+    for p in picks {
+        groups.entry(group_of(p)).or_default().push(p);
+    }
+    let mut order: Vec<(&String, &Vec<&Pick>)> = groups.iter().collect();
+    let clips = |g: &[&Pick]| g.iter().map(|p| p.extract_clips).sum::<usize>();
+    order.sort_by(|a, b| clips(b.1).cmp(&clips(a.1)).then(a.0.cmp(b.0)));
+    let mut per_split_category: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut per_split: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (_, g) in order {
+        let cat = g[0].category.as_str();
+        let n = clips(g).max(1);
+        let cat_total: usize = per_split_category
+            .iter()
+            .filter(|((_, c), _)| *c == cat)
+            .map(|(_, v)| v)
+            .sum::<usize>()
+            + n;
+        let all_total: usize = per_split.values().sum::<usize>() + n;
+        let (split, _) = SPLIT_SHARES
+            .iter()
+            .map(|&(s, share)| {
+                let in_cat = per_split_category.get(&(s, cat)).copied().unwrap_or(0) as f64;
+                let overall = per_split.get(s).copied().unwrap_or(0) as f64;
+                let deficit =
+                    share * cat_total as f64 - in_cat + 0.5 * (share * all_total as f64 - overall);
+                (s, deficit)
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("splits");
+        *per_split_category.entry((split, cat)).or_insert(0) += n;
+        *per_split.entry(split).or_insert(0) += n;
+        for p in g {
+            out.insert(p.path.clone(), split);
+        }
+    }
+    out
+}
+
+/// `pipeline_recommendations` of `report.json`.
+pub fn recommendations(
+    records: &[VideoRecord],
+    selection: &Selection,
+    dedup: &DedupOutcome,
+) -> Value {
+    let present: BTreeSet<&'static str> = records
+        .iter()
+        .filter(|r| r.labels.label == Label::Fake)
+        .filter_map(|r| r.labels.method.as_deref().and_then(family_of))
+        .collect();
+    let methods: BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.labels.label == Label::Fake)
+        .filter_map(|r| r.labels.method.as_deref())
+        .collect();
+    let missing: Vec<&str> = FAMILIES
+        .iter()
+        .map(|f| f.0)
+        .filter(|f| !present.contains(f))
+        .collect();
+    let splits = split_plan(&selection.picks);
+    let mut split_counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for p in &selection.picks {
+        let e = split_counts.entry(splits[&p.path]).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += p.extract_clips;
+    }
+    let resolutions: BTreeSet<&str> = selection
+        .picks
+        .iter()
+        .filter_map(|p| p.axes.get("resolution").map(String::as_str))
+        .collect();
+    json!({
+        "stage1_real_selection": {
+            "criteria": "readable real videos, one per near-duplicate cluster, at least one 10-second clip long, chosen by the multi-axis quota sampler (diversity_balance.json)",
+            "quality_filters": selection.balance["excluded"],
+            "dedup": {
+                "clusters": dedup.clusters.len(),
+                "videos_not_kept": dedup.membership.values().filter(|(_, kept)| !kept).count(),
+                "rule": "only the kept member of each cluster is a candidate",
+            },
+            "clip_strategy": {
+                "clip_length_s": CLIP_LENGTH_S,
+                "margin_s": CLIP_MARGIN_S,
+                "clips_per_video_max": selection.balance["clips_per_video_max"],
+                "placement": "evenly spaced, avoiding the first and last seconds",
+            },
+            "selected_videos": selection.picks.len(),
+            "expected_clip_count": selection.expected_clips,
+        },
+        "stage2_fake_generation": {
+            "families_present": present,
+            "methods_present": methods,
+            "families_missing": missing,
+            "recommended_generators": missing.iter().map(|f| json!({
+                "family": f,
+                "why": format!("no {f} fakes in the existing datasets: a detector trained without them will not learn their artefacts"),
+            })).collect::<Vec<_>>(),
+            "parameter_variations": {
+                "resolution": resolutions,
+                "compression": [{"name": "c23-like", "x264_crf": 23}, {"name": "c40-like", "x264_crf": 40}],
+                "blending_mask": ["hard", "gaussian_feathered", "poisson"],
+                "color_transfer": ["none", "reinhard", "histogram_match"],
+            },
+            "pairing": "each fake's target is a selected real clip, so fakes follow the same balanced strata; the source identity is drawn (seeded) from another identity of the same split and, where known, the same gender and age group; never across splits",
+            "per_real_clip": "one fake per real clip and per generator, so real:fake stays 1:1 per method",
+        },
+        "stage3_dataset_assembly": {
+            "split_shares": SPLIT_SHARES.iter().map(|(s, v)| (s.to_string(), *v)).collect::<BTreeMap<_, _>>(),
+            "split_rule": "identity-disjoint (cluster-disjoint where the identity is unknown), stratified by the selection's category",
+            "planned_splits": split_counts.iter().map(|(s, (v, c))| (s.to_string(), json!({"videos": v, "real_clips": c}))).collect::<BTreeMap<_, _>>(),
+            "balance": "real:fake 1:1 per split and per method: every fake clip is generated from a real clip of the same split",
+            "manifest_format": {
+                "file": "JSONL, one clip per line",
+                "fields": ["clip_id", "source_path", "start_s", "end_s", "label", "method", "source_ids", "split", "axes", "sha256"],
+                "promotion": "engine promote MANIFEST --into DIR appends to DIR/ledger.jsonl: never rewrites an entry, skips entries already present (same sha256), refuses conflicting ones (a clip that would change split or label)",
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_map_to_families() {
+        assert_eq!(family_of("Deepfakes"), Some("face_swap"));
+        assert_eq!(family_of("FaceSwap"), Some("face_swap"));
+        assert_eq!(family_of("Face2Face"), Some("reenactment"));
+        assert_eq!(family_of("NeuralTextures"), Some("reenactment"));
+        assert_eq!(family_of("wav2lip"), Some("lip_sync"));
+        assert_eq!(family_of("DF-VAE"), Some("face_swap"));
+        assert_eq!(family_of("unspecified"), None);
+    }
+}

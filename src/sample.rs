@@ -1,0 +1,840 @@
+//! Diversity axes, bias detection and the multi-axis quota sampler that picks
+//! the real videos for clip extraction, with a clip plan per video.
+//!
+//! Every candidate is a readable real video, the kept member of its
+//! near-duplicate cluster, at least one clip long. Each axis (dataset,
+//! metadata categories, lighting, sharpness, motion, resolution, bitrate,
+//! duration, orientation, faces) sorts the candidates into plain categories.
+//! Per axis, a target distribution is water-filled: as close to uniform as
+//! the available videos allow. Then a greedy pass picks, one video at a time,
+//! the candidate that most reduces the summed relative deficit of all axes at
+//! once, never exceeding a dataset's quota or an identity's cap; ties go to
+//! quality, then to a seeded hash of the path, so a run is deterministic for a
+//! given `--seed`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::labels::Label;
+use crate::record::VideoRecord;
+use crate::report::CLIP_LENGTH_S;
+
+/// A category's share above this multiple of its axis's uniform share, or
+/// above [`OVER_SHARE_ABS`], marks it over-represented (the rule).
+pub const OVER_FACTOR: f64 = 2.0;
+/// A share above this is over-represented whatever the number of categories.
+pub const OVER_SHARE_ABS: f64 = 0.5;
+/// A share below this fraction of the uniform share marks it under-represented.
+pub const UNDER_FACTOR: f64 = 0.5;
+
+/// Default cap on clips taken from one video (`--clips-per-video-max`): long
+/// videos give at most this many, so no single video dominates the clip set.
+pub const DEFAULT_CLIPS_PER_VIDEO_MAX: usize = 3;
+
+/// Seconds skipped at each end of a video when placing clips (intros, fades,
+/// encoder start-up); shrunk for videos barely longer than one clip.
+pub const CLIP_MARGIN_S: f64 = 1.0;
+
+/// The default total keeps every category of each primary axis within this
+/// ratio of its axis's smallest category (2:1, the balance target).
+pub const DEFAULT_BALANCE_RATIO: f64 = 2.0;
+
+/// At most this share of the selection shows one identity (person), where
+/// identities are known; at least one video per identity is always allowed.
+pub const IDENTITY_CAP_SHARE: f64 = 0.1;
+
+/// A metadata attribute becomes an axis when it has between 2 and this many
+/// categories among the candidates (more is an identifier, not a category).
+pub const MAX_METADATA_CATEGORIES: usize = 12;
+
+/// Bits per pixel per frame below which a video is `low` bitrate (heavy
+/// compression, as FF++ c40); above [`HIGH_BPP`] it is `high` (c23 and better).
+pub const LOW_BPP: f64 = 0.05;
+/// See [`LOW_BPP`].
+pub const HIGH_BPP: f64 = 0.15;
+
+/// Axes measured by the engine (not from metadata), in report order.
+pub const MEASURED_AXES: &[&str] = &[
+    "dataset",
+    "lighting",
+    "sharpness",
+    "motion",
+    "resolution",
+    "bitrate",
+    "duration",
+    "orientation",
+    "face_count",
+    "face_size",
+    "pose",
+];
+
+/// Axes the engine would use but can only take from metadata or optional
+/// models: reported as gaps when nothing provides them.
+pub const DEMOGRAPHIC_AXES: &[&str] = &["gender", "age_group"];
+
+/// Options of the sampler.
+#[derive(Debug, Clone)]
+pub struct SampleOptions {
+    /// Total videos to select (None: derived from the data).
+    pub budget: Option<usize>,
+    /// Cap on clips per video.
+    pub clips_per_video_max: usize,
+    /// Seed for tie-breaking.
+    pub seed: u64,
+}
+
+/// One axis's categories for every candidate.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    /// Axis name (`lighting`, `scene`, ...).
+    pub name: String,
+    /// Where it comes from: `measured`, `metadata:<key>` or `faces`.
+    pub source: String,
+    /// Category per candidate (same order as the candidates); None if unknown.
+    pub values: Vec<Option<String>>,
+}
+
+/// The sampler's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Selection {
+    /// Selected videos in selection order.
+    pub picks: Vec<Pick>,
+    /// Everything `diversity_balance.json` reports.
+    pub balance: serde_json::Value,
+    /// Axes that could not be measured.
+    pub gaps: Vec<Gap>,
+    /// The planned clips in total.
+    pub expected_clips: usize,
+}
+
+/// An axis that could not be measured, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    /// Axis name.
+    pub axis: String,
+    /// Why it is missing.
+    pub reason: String,
+}
+
+/// One selected video: a `real_sources.jsonl` line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pick {
+    /// Displayed path.
+    pub path: String,
+    /// Duration in seconds.
+    pub duration: f64,
+    /// `WxH`.
+    pub resolution: String,
+    /// Combined stratum label of the primary axes.
+    pub category: String,
+    /// Why it was picked, in words.
+    pub reason: String,
+    /// Number of 10-second clips to extract.
+    pub extract_clips: usize,
+    /// Dataset name.
+    pub dataset: String,
+    /// Category per axis.
+    pub axes: BTreeMap<String, String>,
+    /// Planned clips.
+    pub clips: Vec<ClipSpan>,
+    /// Near-duplicate cluster, if the video has copies.
+    pub cluster_id: Option<usize>,
+    /// Identity shown, where known (for the split planner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+/// A planned clip.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClipSpan {
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+}
+
+/// Whether a record can be a real source, and if not why (for the report).
+pub fn exclusion(r: &VideoRecord) -> Option<&'static str> {
+    if !r.is_readable() {
+        Some("unreadable")
+    } else if r.labels.label == Label::Fake {
+        Some("fake")
+    } else if r.labels.label == Label::Unknown {
+        Some("label unknown")
+    } else if r.duplicate_of.is_some() {
+        Some("near-duplicate of a kept video")
+    } else if r
+        .probe
+        .as_ref()
+        .is_none_or(|p| p.duration_s < CLIP_LENGTH_S)
+    {
+        Some("shorter than one 10-second clip")
+    } else {
+        None
+    }
+}
+
+/// Resolution tier from the short side of the displayed frame.
+pub fn resolution_tier(width: u32, height: u32) -> &'static str {
+    match width.min(height) {
+        0..=480 => "480p_or_less",
+        481..=720 => "720p",
+        721..=1080 => "1080p",
+        _ => "above_1080p",
+    }
+}
+
+/// Bitrate tier from bits per pixel per frame.
+pub fn bitrate_tier(bitrate_bps: u64, width: u32, height: u32, fps: f64) -> &'static str {
+    let pixels_per_s = f64::from(width) * f64::from(height) * fps.max(1.0);
+    let bpp = bitrate_bps as f64 / pixels_per_s.max(1.0);
+    if bpp < LOW_BPP {
+        "low"
+    } else if bpp < HIGH_BPP {
+        "medium"
+    } else {
+        "high"
+    }
+}
+
+/// Duration tier: one clip's worth up to 30 s, up to 2 min, longer.
+pub fn duration_tier(duration_s: f64) -> &'static str {
+    if duration_s < 30.0 {
+        "under_30s"
+    } else if duration_s < 120.0 {
+        "30s_to_2min"
+    } else {
+        "over_2min"
+    }
+}
+
+/// Orientation as displayed (rotation by 90° or 270° swaps the sides).
+pub fn orientation(width: u32, height: u32, rotation_deg: i32) -> &'static str {
+    let (w, h) = if rotation_deg.rem_euclid(180) == 90 {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    if w > h {
+        "landscape"
+    } else if h > w {
+        "portrait"
+    } else {
+        "square"
+    }
+}
+
+fn name_of<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Build every axis over `cands` (indices into `records`) and the gaps.
+pub fn axes(
+    records: &[VideoRecord],
+    cands: &[usize],
+    face_pass_ran: bool,
+) -> (Vec<Axis>, Vec<Gap>) {
+    let mut out = Vec::new();
+    let mut gaps = Vec::new();
+    let measured = |name: &str, f: &dyn Fn(&VideoRecord) -> Option<String>| Axis {
+        name: name.to_string(),
+        source: "measured".into(),
+        values: cands.iter().map(|&i| f(&records[i])).collect(),
+    };
+    out.push(measured("dataset", &|r| Some(r.dataset.clone())));
+    let q = |r: &VideoRecord| r.frames.as_ref().map(|f| f.quality.clone());
+    out.push(measured("lighting", &|r| {
+        q(r).map(|q| name_of(&q.lighting))
+    }));
+    out.push(measured("sharpness", &|r| {
+        q(r).map(|q| name_of(&q.sharpness))
+    }));
+    out.push(measured("motion", &|r| q(r).map(|q| name_of(&q.motion))));
+    out.push(measured("resolution", &|r| {
+        r.probe
+            .as_ref()
+            .map(|p| resolution_tier(p.width, p.height).to_string())
+    }));
+    out.push(measured("bitrate", &|r| {
+        r.probe
+            .as_ref()
+            .map(|p| bitrate_tier(p.bitrate_bps, p.width, p.height, p.fps).to_string())
+    }));
+    out.push(measured("duration", &|r| {
+        r.probe
+            .as_ref()
+            .map(|p| duration_tier(p.duration_s).to_string())
+    }));
+    out.push(measured("orientation", &|r| {
+        r.probe
+            .as_ref()
+            .map(|p| orientation(p.width, p.height, p.rotation_deg).to_string())
+    }));
+    let faces = |r: &VideoRecord| r.frames.as_ref().and_then(|f| f.faces.clone());
+    if face_pass_ran {
+        out.push(Axis {
+            source: "faces".into(),
+            ..measured("face_count", &|r| faces(r).map(|f| name_of(&f.face_count)))
+        });
+        out.push(Axis {
+            source: "faces".into(),
+            ..measured("face_size", &|r| {
+                faces(r).and_then(|f| f.face_size).map(|s| name_of(&s))
+            })
+        });
+        out.push(Axis {
+            source: "faces".into(),
+            ..measured("pose", &|r| {
+                faces(r).and_then(|f| f.pose).map(|p| name_of(&p))
+            })
+        });
+    } else {
+        for a in ["face_count", "face_size", "pose"] {
+            gaps.push(Gap {
+                axis: a.into(),
+                reason: "the face pass did not run (--no-faces, or its models are missing: run `make models`)".into(),
+            });
+        }
+    }
+    // Metadata categories: string attributes with a handful of values.
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    for &i in cands {
+        keys.extend(records[i].labels.attrs.keys().cloned());
+    }
+    for key in keys {
+        let values: Vec<Option<String>> = cands
+            .iter()
+            .map(|&i| records[i].labels.attrs.get(&key).cloned())
+            .collect();
+        let distinct: BTreeSet<&String> = values.iter().flatten().collect();
+        if distinct.len() < 2 || distinct.len() > MAX_METADATA_CATEGORIES {
+            continue;
+        }
+        let name = if MEASURED_AXES.contains(&key.as_str()) {
+            format!("meta_{key}")
+        } else {
+            key.clone()
+        };
+        out.push(Axis {
+            name,
+            source: format!("metadata:{key}"),
+            values,
+        });
+    }
+    for d in DEMOGRAPHIC_AXES {
+        if !out.iter().any(|a| a.name == *d) {
+            gaps.push(Gap {
+                axis: d.to_string(),
+                reason: format!(
+                    "no dataset metadata gives `{d}` for these videos and no age/gender model is installed (models/genderage/genderage.onnx)"
+                ),
+            });
+        }
+    }
+    (out, gaps)
+}
+
+/// Counts per category of `values` restricted to `subset` (indices into values).
+fn counts(
+    values: &[Option<String>],
+    subset: impl Iterator<Item = usize>,
+) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for i in subset {
+        if let Some(v) = &values[i] {
+            *m.entry(v.clone()).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+/// Normalised entropy (0–1) of a count distribution over an axis of
+/// `categories` categories (those absent from `counts` count as empty):
+/// H / ln(categories); 1 when the axis has a single category.
+pub fn normalized_entropy(counts: &BTreeMap<String, usize>, categories: usize) -> f64 {
+    let n: usize = counts.values().sum();
+    if categories <= 1 {
+        return 1.0;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let h: f64 = counts
+        .values()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n as f64;
+            -p * p.ln()
+        })
+        .sum();
+    h / (categories as f64).ln()
+}
+
+/// Water-filling: a total of `n` shared over categories as evenly as their
+/// availability allows (a category with fewer videos than its fair share
+/// gives all it has, the rest is shared among the others). Integer targets,
+/// largest remainder, ties by category name.
+pub fn water_fill(available: &BTreeMap<String, usize>, n: usize) -> BTreeMap<String, usize> {
+    let total: usize = available.values().sum();
+    let n = n.min(total);
+    let mut targets: BTreeMap<String, usize> = available.keys().map(|k| (k.clone(), 0)).collect();
+    let mut left = n;
+    let mut open: Vec<&String> = available.keys().filter(|k| available[*k] > 0).collect();
+    while left > 0 && !open.is_empty() {
+        let share = left / open.len();
+        if share == 0 {
+            // Fewer units than open categories: give one each to the largest
+            // remaining capacity first (deterministic by name on ties).
+            open.sort_by(|a, b| {
+                let ra = available[*a] - targets[*a];
+                let rb = available[*b] - targets[*b];
+                rb.cmp(&ra).then(a.cmp(b))
+            });
+            for k in open.iter().take(left) {
+                *targets.get_mut(*k).expect("key") += 1;
+            }
+            break;
+        }
+        let mut next = Vec::new();
+        for k in &open {
+            let room = available[*k] - targets[*k];
+            let give = share.min(room);
+            *targets.get_mut(*k).expect("key") += give;
+            left -= give;
+            if available[*k] > targets[*k] {
+                next.push(*k);
+            }
+        }
+        open = next;
+    }
+    targets
+}
+
+/// The largest selection in which every category of an axis stays within
+/// [`DEFAULT_BALANCE_RATIO`] of the axis's smallest category.
+fn balanced_capacity(available: &BTreeMap<String, usize>) -> usize {
+    let smallest = available
+        .values()
+        .copied()
+        .filter(|&c| c > 0)
+        .min()
+        .unwrap_or(0);
+    let cap = (smallest as f64 * DEFAULT_BALANCE_RATIO).floor() as usize;
+    available.values().map(|&c| c.min(cap)).sum()
+}
+
+fn seeded_hash(seed: u64, text: &str) -> u64 {
+    // FNV-1a over the seed and the text: stable across runs and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for b in text.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Plan `n` clips of [`CLIP_LENGTH_S`] in a video of `duration_s`: start times
+/// spread evenly over the video, avoiding [`CLIP_MARGIN_S`] at each end.
+pub fn plan_clips(duration_s: f64, max_clips: usize) -> Vec<ClipSpan> {
+    let fit = (duration_s / CLIP_LENGTH_S).floor() as usize;
+    if fit == 0 || max_clips == 0 {
+        return Vec::new();
+    }
+    let margin = CLIP_MARGIN_S
+        .min((duration_s - CLIP_LENGTH_S) / 2.0)
+        .max(0.0);
+    let usable = duration_s - 2.0 * margin;
+    let n = ((usable / CLIP_LENGTH_S).floor() as usize)
+        .clamp(1, fit)
+        .min(max_clips);
+    let slack = usable - n as f64 * CLIP_LENGTH_S;
+    // Equal gaps before, between and after the clips.
+    let gap = slack / (n as f64 + 1.0);
+    (0..n)
+        .map(|i| {
+            let start = margin + gap * (i as f64 + 1.0) + CLIP_LENGTH_S * i as f64;
+            let r = |x: f64| (x * 1000.0).round() / 1000.0;
+            ClipSpan {
+                start_s: r(start),
+                end_s: r(start + CLIP_LENGTH_S),
+            }
+        })
+        .collect()
+}
+
+/// Select the real sources.
+pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool) -> Selection {
+    let cands: Vec<usize> = (0..records.len())
+        .filter(|&i| exclusion(&records[i]).is_none())
+        .collect();
+    let (axes, gaps) = axes(records, &cands, face_pass_ran);
+    let all = 0..cands.len();
+    let available: Vec<BTreeMap<String, usize>> = axes
+        .iter()
+        .map(|a| counts(&a.values, all.clone()))
+        .collect();
+    // Axes that can be balanced: two or more categories among the candidates.
+    let active: Vec<usize> = (0..axes.len())
+        .filter(|&a| available[a].len() >= 2)
+        .collect();
+    let primary: Vec<usize> = {
+        let meta: Vec<usize> = active
+            .iter()
+            .copied()
+            .filter(|&a| axes[a].source.starts_with("metadata"))
+            .collect();
+        let dataset: Vec<usize> = active
+            .iter()
+            .copied()
+            .filter(|&a| axes[a].name == "dataset")
+            .collect();
+        let p: Vec<usize> = meta.into_iter().chain(dataset).collect();
+        if p.is_empty() {
+            active.clone()
+        } else {
+            p
+        }
+    };
+    let (total, total_reason) = match opts.budget {
+        Some(b) => (
+            b.min(cands.len()),
+            format!("--budget {b} (capped at the {} candidates)", cands.len()),
+        ),
+        None if primary.is_empty() => (
+            cands.len(),
+            "no axis has two or more categories among the candidates: every candidate is taken"
+                .to_string(),
+        ),
+        None => {
+            let (a, cap) = primary
+                .iter()
+                .map(|&a| (a, balanced_capacity(&available[a])))
+                .min_by(|x, y| x.1.cmp(&y.1).then(x.0.cmp(&y.0)))
+                .expect("primary axes exist");
+            (
+                cap,
+                format!(
+                    "the largest selection in which every category of the `{}` axis stays within {DEFAULT_BALANCE_RATIO}:1 of its smallest category ({} videos); override with --budget",
+                    axes[a].name,
+                    available[a].values().min().copied().unwrap_or(0)
+                ),
+            )
+        }
+    };
+    let targets: Vec<BTreeMap<String, usize>> =
+        available.iter().map(|av| water_fill(av, total)).collect();
+
+    // Greedy selection on the summed relative deficit of the active axes.
+    let identity_cap = ((total as f64 * IDENTITY_CAP_SHARE).ceil() as usize).max(1);
+    let dataset_axis = axes
+        .iter()
+        .position(|a| a.name == "dataset")
+        .expect("dataset axis");
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut taken = vec![false; cands.len()];
+    let mut selected: Vec<BTreeMap<String, usize>> = axes.iter().map(|_| BTreeMap::new()).collect();
+    let mut per_identity: BTreeMap<String, usize> = BTreeMap::new();
+    let quality = |c: usize| -> f64 {
+        let r = &records[cands[c]];
+        let p = r.probe.as_ref().expect("readable");
+        let sharp = r
+            .frames
+            .as_ref()
+            .map_or(0.0, |f| f.quality.laplacian_var.median.max(1.0).ln());
+        sharp + (f64::from(p.width) * f64::from(p.height)).ln()
+    };
+    let mut pick_reason: Vec<Vec<String>> = Vec::new();
+    while chosen.len() < total {
+        let mut best: Option<(f64, f64, u64, usize)> = None;
+        for c in 0..cands.len() {
+            if taken[c] {
+                continue;
+            }
+            let ds = axes[dataset_axis].values[c].as_deref().unwrap_or_default();
+            if selected[dataset_axis].get(ds).copied().unwrap_or(0)
+                >= targets[dataset_axis].get(ds).copied().unwrap_or(0)
+            {
+                continue;
+            }
+            if let Some(id) = &records[cands[c]].labels.identity {
+                if per_identity.get(id).copied().unwrap_or(0) >= identity_cap {
+                    continue;
+                }
+            }
+            let mut score = 0.0;
+            for &a in &active {
+                if let Some(v) = &axes[a].values[c] {
+                    let t = targets[a].get(v).copied().unwrap_or(0) as f64;
+                    let s = selected[a].get(v).copied().unwrap_or(0) as f64;
+                    score += if t > 0.0 { (t - s) / t } else { -1.0 };
+                }
+            }
+            let key = (
+                score,
+                quality(c),
+                seeded_hash(opts.seed, &records[cands[c]].path),
+                c,
+            );
+            let better = match &best {
+                None => true,
+                Some(b) => {
+                    key.0 > b.0 + 1e-12
+                        || ((key.0 - b.0).abs() <= 1e-12
+                            && (key.1 > b.1 + 1e-12
+                                || ((key.1 - b.1).abs() <= 1e-12 && key.2 < b.2)))
+                }
+            };
+            if better {
+                best = Some(key);
+            }
+        }
+        let Some((_, _, _, c)) = best else { break };
+        // Why: the axes where this video's category was furthest below target.
+        let mut why: Vec<(f64, String)> = Vec::new();
+        for &a in &active {
+            if let Some(v) = &axes[a].values[c] {
+                let t = targets[a].get(v).copied().unwrap_or(0) as f64;
+                let s = selected[a].get(v).copied().unwrap_or(0) as f64;
+                if t > 0.0 {
+                    why.push(((t - s) / t, format!("{v} ({})", axes[a].name)));
+                }
+            }
+        }
+        why.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        pick_reason.push(why.into_iter().take(3).map(|w| w.1).collect());
+        taken[c] = true;
+        chosen.push(c);
+        for (a, axis) in axes.iter().enumerate() {
+            if let Some(v) = &axis.values[c] {
+                *selected[a].entry(v.clone()).or_insert(0) += 1;
+            }
+        }
+        if let Some(id) = &records[cands[c]].labels.identity {
+            *per_identity.entry(id.clone()).or_insert(0) += 1;
+        }
+    }
+
+    // Bias per axis, overall and per dataset, on the candidates.
+    let datasets: BTreeSet<String> = axes[dataset_axis]
+        .values
+        .iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let bias = |c: &BTreeMap<String, usize>| -> Vec<serde_json::Value> {
+        let n: usize = c.values().sum();
+        let k = c.len();
+        if n == 0 || k < 2 {
+            return Vec::new();
+        }
+        let uniform = 1.0 / k as f64;
+        c.iter()
+            .filter_map(|(cat, &cnt)| {
+                let share = cnt as f64 / n as f64;
+                let kind = if share > OVER_FACTOR * uniform || share > OVER_SHARE_ABS {
+                    "over"
+                } else if share < UNDER_FACTOR * uniform {
+                    "under"
+                } else {
+                    return None;
+                };
+                Some(serde_json::json!({
+                    "category": cat, "kind": kind, "count": cnt,
+                    "share": round4(share), "factor_of_uniform": round4(share / uniform),
+                }))
+            })
+            .collect()
+    };
+    let under_input: Vec<BTreeSet<String>> = available
+        .iter()
+        .map(|c| {
+            bias(c)
+                .iter()
+                .filter(|b| b["kind"] == "under")
+                .filter_map(|b| b["category"].as_str().map(str::to_string))
+                .collect()
+        })
+        .collect();
+    let mut axis_docs = serde_json::Map::new();
+    for (a, axis) in axes.iter().enumerate() {
+        let per_dataset: BTreeMap<&String, BTreeMap<String, usize>> = datasets
+            .iter()
+            .map(|d| {
+                let idx = (0..cands.len())
+                    .filter(|&c| axes[dataset_axis].values[c].as_deref() == Some(d.as_str()));
+                (d, counts(&axis.values, idx))
+            })
+            .collect();
+        let share = |c: &BTreeMap<String, usize>| -> BTreeMap<String, f64> {
+            let n: usize = c.values().sum();
+            c.iter()
+                .map(|(k, &v)| {
+                    (
+                        k.clone(),
+                        if n == 0 {
+                            0.0
+                        } else {
+                            round4(v as f64 / n as f64)
+                        },
+                    )
+                })
+                .collect()
+        };
+        let active_axis = available[a].len() >= 2;
+        axis_docs.insert(
+            axis.name.clone(),
+            serde_json::json!({
+                "source": axis.source,
+                "balanced": active_axis,
+                "original": {"counts": available[a], "shares": share(&available[a])},
+                "original_per_dataset": per_dataset,
+                "biases": bias(&available[a]),
+                "biases_per_dataset": per_dataset.iter().map(|(d, c)| (d.to_string(), bias(c))).collect::<BTreeMap<_, _>>(),
+                "quotas": targets[a],
+                "target_distribution": share(&targets[a]),
+                "selected": {"counts": selected[a], "shares": share(&selected[a])},
+                "normalized_entropy": {
+                    "input": round4(normalized_entropy(&available[a], available[a].len())),
+                    "best_possible": round4(normalized_entropy(&targets[a], available[a].len())),
+                    "selected": round4(normalized_entropy(&selected[a], available[a].len())),
+                },
+                "unknown_in_candidates": axis.values.iter().filter(|v| v.is_none()).count(),
+                "rationale": if active_axis {
+                    format!("target water-filled toward uniform over {} categories: categories with fewer videos than their fair share give all they have", available[a].len())
+                } else {
+                    "fewer than two categories among the candidates: nothing to balance".to_string()
+                },
+            }),
+        );
+    }
+    let mut excluded: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in records {
+        if let Some(why) = exclusion(r) {
+            *excluded.entry(why).or_insert(0) += 1;
+        }
+    }
+    // Picks with clip plans.
+    let primary_names: Vec<&str> = primary.iter().map(|&a| axes[a].name.as_str()).collect();
+    let mut picks = Vec::new();
+    let mut expected_clips = 0;
+    for (n, &c) in chosen.iter().enumerate() {
+        let r = &records[cands[c]];
+        let p = r.probe.as_ref().expect("readable");
+        let clips = plan_clips(p.duration_s, opts.clips_per_video_max);
+        expected_clips += clips.len();
+        let axes_map: BTreeMap<String, String> = axes
+            .iter()
+            .filter_map(|a| a.values[c].clone().map(|v| (a.name.clone(), v)))
+            .collect();
+        let category = primary
+            .iter()
+            .filter_map(|&a| axes[a].values[c].clone())
+            .collect::<Vec<_>>()
+            .join("/");
+        let under: Vec<String> = active
+            .iter()
+            .filter_map(|&a| {
+                axes[a].values[c]
+                    .as_ref()
+                    .filter(|v| under_input[a].contains(*v))
+                    .cloned()
+            })
+            .collect();
+        let reason = if under.is_empty() {
+            format!("fills the quota of {}", pick_reason[n].join(", "))
+        } else {
+            format!(
+                "under-represented {}; fills the quota of {}",
+                under.join(", "),
+                pick_reason[n].join(", ")
+            )
+        };
+        picks.push(Pick {
+            path: r.path.clone(),
+            duration: (p.duration_s * 1000.0).round() / 1000.0,
+            resolution: format!("{}x{}", p.width, p.height),
+            category,
+            reason,
+            extract_clips: clips.len(),
+            dataset: r.dataset.clone(),
+            axes: axes_map,
+            clips,
+            cluster_id: r.cluster_id,
+            identity: r.labels.identity.clone(),
+        });
+    }
+    let balance = serde_json::json!({
+        "candidates": cands.len(),
+        "excluded": excluded,
+        "total_selected": picks.len(),
+        "total_target": total,
+        "total_reason": total_reason,
+        "primary_axes": primary_names,
+        "seed": opts.seed,
+        "clips_per_video_max": opts.clips_per_video_max,
+        "expected_clips": expected_clips,
+        "rules": {
+            "over_represented": format!("share > {OVER_FACTOR} x uniform share, or > {OVER_SHARE_ABS}"),
+            "under_represented": format!("share < {UNDER_FACTOR} x uniform share"),
+            "identity_cap": identity_cap,
+        },
+        "axes": axis_docs,
+        "missing_axes": gaps,
+    });
+    Selection {
+        picks,
+        balance,
+        gaps,
+        expected_clips,
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn water_filling_gives_small_categories_all_they_have() {
+        let t = water_fill(&m(&[("indoor", 800), ("outdoor", 200), ("night", 10)]), 300);
+        assert_eq!(t, m(&[("indoor", 145), ("outdoor", 145), ("night", 10)]));
+        let t = water_fill(&m(&[("a", 3), ("b", 3)]), 5);
+        assert_eq!(t.values().sum::<usize>(), 5);
+        assert_eq!(water_fill(&m(&[("a", 2)]), 9), m(&[("a", 2)]));
+    }
+
+    #[test]
+    fn clips_fit_inside_the_video_away_from_its_ends() {
+        assert!(plan_clips(9.9, 3).is_empty());
+        let one = plan_clips(10.4, 3);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].start_s >= 0.0 && one[0].end_s <= 10.4);
+        let many = plan_clips(125.0, 3);
+        assert_eq!(many.len(), 3);
+        assert!(many[0].start_s >= CLIP_MARGIN_S && many[2].end_s <= 125.0 - CLIP_MARGIN_S);
+        assert!(many.windows(2).all(|w| w[1].start_s >= w[0].end_s));
+        assert_eq!(plan_clips(35.0, 10).len(), 3);
+    }
+
+    #[test]
+    fn entropy_and_tiers() {
+        assert!((normalized_entropy(&m(&[("a", 5), ("b", 5)]), 2) - 1.0).abs() < 1e-12);
+        assert!(normalized_entropy(&m(&[("a", 8), ("b", 2)]), 2) < 0.75);
+        assert!(normalized_entropy(&m(&[("a", 5), ("b", 5)]), 3) < 0.7);
+        assert_eq!(resolution_tier(1920, 1080), "1080p");
+        assert_eq!(resolution_tier(320, 240), "480p_or_less");
+        assert_eq!(orientation(1920, 1080, 90), "portrait");
+        assert_eq!(bitrate_tier(100_000, 640, 360, 25.0), "low");
+    }
+}
