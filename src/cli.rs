@@ -39,6 +39,33 @@ pub enum Command {
         after_help = "Examples:\n  engine analyze X:\\dataset_3 X:\\dataset2 X:\\DEEPFAKE_DATASETS\n  engine analyze /data/ffpp /data/dfdc --out /tmp/analysis --jobs 8"
     )]
     Analyze(AnalyzeArgs),
+
+    /// Append a clip manifest to the append-only ledger of a training-data store.
+    ///
+    /// MANIFEST is a JSONL file, one clip per line (clip_id, source_path,
+    /// start_s, end_s, label, method, source_ids, split, axes, sha256; the
+    /// format of report.json's stage3_dataset_assembly). Entries already in
+    /// DIR/ledger.jsonl (same sha256, same fields) are skipped; an entry
+    /// that would change a recorded clip (another split or label for the
+    /// same sha256, or another sha256 for the same clip_id) refuses the
+    /// whole manifest. The ledger is never rewritten; a killed promote
+    /// leaves it consistent.
+    #[command(
+        after_help = "Example:\n  engine promote staging/batch_007.jsonl --into /data/detector_train"
+    )]
+    Promote(PromoteArgs),
+}
+
+/// Flags of `engine promote`.
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    /// The manifest to append (JSONL).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// Store directory holding ledger.jsonl (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub into: PathBuf,
 }
 
 /// Flags of `engine analyze`.

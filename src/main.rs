@@ -50,5 +50,25 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Promote(args) if !args.manifest.is_file() => {
+            eprintln!(
+                "engine: error: manifest {} does not exist or is not a file",
+                args.manifest.display()
+            );
+            ExitCode::from(2)
+        }
+        Command::Promote(args) => match engine::promote::promote(&args.manifest, &args.into) {
+            Ok(s) => {
+                for w in s.warnings() {
+                    eprintln!("engine: warning: {w}");
+                }
+                println!("engine: {s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("engine: error: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
