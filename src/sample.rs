@@ -427,6 +427,10 @@ fn balanced_capacity(available: &BTreeMap<String, usize>) -> usize {
     available.values().map(|&c| c.min(cap)).sum()
 }
 
+/// Candidates alike on every scored axis: their categories, the members best
+/// first, and the next member to offer.
+type Stratum<'a> = (Vec<Option<&'a str>>, Vec<usize>, usize);
+
 fn seeded_hash(seed: u64, text: &str) -> u64 {
     // FNV-1a over the seed and the text: stable across runs and platforms.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -548,37 +552,84 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
         sharp + (f64::from(p.width) * f64::from(p.height)).ln()
     };
     let mut pick_reason: Vec<Vec<String>> = Vec::new();
+    // Candidates with the same categories on every scored axis (and the same
+    // dataset) always score alike, so the greedy step compares strata, not
+    // candidates: each stratum is kept sorted by (quality desc, seeded hash,
+    // index) and offers its best remaining member. This picks exactly the
+    // candidate a scan of all candidates would, in O(strata) per step instead
+    // of O(candidates): 100k videos select in seconds, not hours.
+    let scored: Vec<usize> = {
+        let mut v = active.clone();
+        if !v.contains(&dataset_axis) {
+            v.push(dataset_axis);
+        }
+        v
+    };
+    let ds_pos = scored
+        .iter()
+        .position(|&a| a == dataset_axis)
+        .expect("dataset axis scored");
+    let scored_active: Vec<bool> = scored.iter().map(|a| active.contains(a)).collect();
+    let mut strata: BTreeMap<Vec<Option<&str>>, Vec<usize>> = BTreeMap::new();
+    for c in 0..cands.len() {
+        let sig: Vec<Option<&str>> = scored
+            .iter()
+            .map(|&a| axes[a].values[c].as_deref())
+            .collect();
+        strata.entry(sig).or_default().push(c);
+    }
+    let keys: Vec<(f64, u64)> = (0..cands.len())
+        .map(|c| (quality(c), seeded_hash(opts.seed, &records[cands[c]].path)))
+        .collect();
+    let mut strata: Vec<Stratum<'_>> = strata
+        .into_iter()
+        .map(|(sig, mut members)| {
+            members.sort_by(|&x, &y| {
+                keys[y]
+                    .0
+                    .total_cmp(&keys[x].0)
+                    .then(keys[x].1.cmp(&keys[y].1))
+                    .then(x.cmp(&y))
+            });
+            (sig, members, 0)
+        })
+        .collect();
     while chosen.len() < total {
-        let mut best: Option<(f64, f64, u64, usize)> = None;
-        for c in 0..cands.len() {
-            if taken[c] {
-                continue;
+        let mut best: Option<(f64, f64, u64, usize, usize)> = None;
+        for (s, (sig, members, next)) in strata.iter_mut().enumerate() {
+            // Identity caps only tighten: a capped member is skipped for good.
+            while let Some(&c) = members.get(*next) {
+                let capped = records[cands[c]]
+                    .labels
+                    .identity
+                    .as_ref()
+                    .is_some_and(|id| per_identity.get(id).copied().unwrap_or(0) >= identity_cap);
+                if !capped {
+                    break;
+                }
+                *next += 1;
             }
-            let ds = axes[dataset_axis].values[c].as_deref().unwrap_or_default();
+            let Some(&c) = members.get(*next) else {
+                continue;
+            };
+            let ds = sig[ds_pos].unwrap_or_default();
             if selected[dataset_axis].get(ds).copied().unwrap_or(0)
                 >= targets[dataset_axis].get(ds).copied().unwrap_or(0)
             {
                 continue;
             }
-            if let Some(id) = &records[cands[c]].labels.identity {
-                if per_identity.get(id).copied().unwrap_or(0) >= identity_cap {
+            let mut score = 0.0;
+            for (k, &a) in scored.iter().enumerate() {
+                if !scored_active[k] {
                     continue;
                 }
-            }
-            let mut score = 0.0;
-            for &a in &active {
-                if let Some(v) = &axes[a].values[c] {
+                if let Some(v) = sig[k] {
                     let t = targets[a].get(v).copied().unwrap_or(0) as f64;
-                    let s = selected[a].get(v).copied().unwrap_or(0) as f64;
-                    score += if t > 0.0 { (t - s) / t } else { -1.0 };
+                    let sel = selected[a].get(v).copied().unwrap_or(0) as f64;
+                    score += if t > 0.0 { (t - sel) / t } else { -1.0 };
                 }
             }
-            let key = (
-                score,
-                quality(c),
-                seeded_hash(opts.seed, &records[cands[c]].path),
-                c,
-            );
+            let key = (score, keys[c].0, keys[c].1, c, s);
             let better = match &best {
                 None => true,
                 Some(b) => {
@@ -592,7 +643,8 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
                 best = Some(key);
             }
         }
-        let Some((_, _, _, c)) = best else { break };
+        let Some((_, _, _, c, s)) = best else { break };
+        strata[s].2 += 1;
         // Why: the axes where this video's category was furthest below target.
         let mut why: Vec<(f64, String)> = Vec::new();
         for &a in &active {
