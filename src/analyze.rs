@@ -12,6 +12,7 @@ use crate::cli::{AnalyzeConfig, Backend, UsageError};
 use crate::dedup;
 use crate::faces::{self, FacePass, FaceSummary, FrameFaces, RgbImage};
 use crate::frames::{self, SampledFrame};
+use crate::html;
 use crate::labels::{self, DatasetFiles};
 use crate::paths::display_join;
 use crate::plan;
@@ -29,7 +30,7 @@ pub const PROBE_STAGE: &str = "probe@1";
 
 /// Catalog stage version of the frame pass; bump when a statistic's definition
 /// or the sampling changes. The stage name also carries K (`--frames`).
-pub const FRAMES_STAGE_VERSION: u32 = 1;
+pub const FRAMES_STAGE_VERSION: u32 = 2;
 
 /// Frames handed to a GPU backend per call: enough to keep a GPU busy, small
 /// enough that a batch of 1080p frames stays near 256 MB.
@@ -117,36 +118,20 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             });
         }
     }
-    let dedup = dedup::find(&records);
-    for (&i, &(id, kept)) in &dedup.membership {
-        records[i].cluster_id = Some(id);
-        if !kept {
-            records[i].duplicate_of = Some(dedup.clusters[id].kept.clone());
-        }
-    }
-    let selection = sample::select(
-        &records,
+    let outputs = conclude(
+        &datasets,
+        &mut records,
+        &concerns,
         &SampleOptions {
             budget: cfg.budget,
             clips_per_video_max: cfg.clips_per_video_max,
             seed: cfg.seed,
         },
+        &face_pass_line,
         face_pass.is_some(),
-    );
-    let mut extra = serde_json::Map::new();
-    extra.insert("face_pass".into(), face_pass_line.clone().into());
-    extra.insert(
-        "diversity_gaps".into(),
-        serde_json::to_value(&selection.gaps)?,
-    );
-    extra.insert("fake_catalog".into(), plan::fake_catalog(&records, &dedup));
-    extra.insert(
-        "pipeline_recommendations".into(),
-        plan::recommendations(&records, &selection, &dedup),
-    );
-    report::write_all(&cfg.out_dir, &datasets, &records, &concerns, extra)?;
-    report::write_dedup(&cfg.out_dir, &records, &dedup)?;
-    report::write_selection(&cfg.out_dir, &selection)?;
+    )?;
+    report::write_outputs(&cfg.out_dir, &records, &outputs)?;
+    let selection = &outputs.selection;
     Ok(Summary {
         datasets: datasets.len(),
         videos: records.len(),
@@ -159,6 +144,55 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
         selected: selection.picks.len(),
         clips: selection.expected_clips,
         elapsed: started.elapsed(),
+    })
+}
+
+/// From the analysed records to every output: near-duplicate clusters (each
+/// record gains its `cluster_id` and `duplicate_of`), the selection, the fake
+/// catalog and recommendations, and the documents and human report built
+/// from them. Pure: the same records give the same bytes.
+pub fn conclude(
+    datasets: &[DatasetInfo],
+    records: &mut [VideoRecord],
+    concerns: &[Concern],
+    opts: &SampleOptions,
+    face_pass_line: &str,
+    face_pass_ran: bool,
+) -> Result<report::Outputs> {
+    let dedup = dedup::find(records);
+    for (&i, &(id, kept)) in &dedup.membership {
+        records[i].cluster_id = Some(id);
+        if !kept {
+            records[i].duplicate_of = Some(dedup.clusters[id].kept.clone());
+        }
+    }
+    let selection = sample::select(records, opts, face_pass_ran);
+    let mut report_doc = report::build_report(datasets, records, concerns);
+    if let Some(obj) = report_doc.as_object_mut() {
+        obj.insert("face_pass".into(), face_pass_line.into());
+        obj.insert(
+            "diversity_gaps".into(),
+            serde_json::to_value(&selection.gaps)?,
+        );
+        obj.insert("fake_catalog".into(), plan::fake_catalog(records, &dedup));
+        obj.insert(
+            "pipeline_recommendations".into(),
+            plan::recommendations(records, &selection, &dedup),
+        );
+    }
+    let dedup_doc = report::dedup_doc(records, &dedup);
+    let html = html::render(&html::Inputs {
+        report: &report_doc,
+        balance: &selection.balance,
+        dedup: &dedup_doc,
+        records,
+        picks: &selection.picks,
+    });
+    Ok(report::Outputs {
+        report: report_doc,
+        dedup: dedup_doc,
+        selection,
+        html,
     })
 }
 
@@ -521,6 +555,7 @@ fn summarise(
         quality: quality::aggregate(stats).expect("at least one frame"),
         frame_times_s: frames.iter().map(|f| (f.t_s * 1e3).round() / 1e3).collect(),
         embeddings: stats.iter().map(|s| s.embedding.clone()).collect(),
+        thumbnail_jpeg_b64: frames::thumbnail_jpeg_base64(frames),
     }
 }
 

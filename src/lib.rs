@@ -12,6 +12,7 @@ pub mod cli;
 pub mod dedup;
 pub mod faces;
 pub mod frames;
+pub mod html;
 pub mod labels;
 pub mod manifest;
 pub mod paths;

@@ -56,6 +56,10 @@ pub struct FrameSummary {
     pub embeddings: Vec<Vec<f32>>,
     /// Faces in the face subset of the frames; None when the face pass did not run.
     pub faces: Option<crate::faces::FaceSummary>,
+    /// The middle sampled frame as a small JPEG, base64 (see
+    /// [`crate::frames::thumbnail_jpeg_base64`]), for the human report.
+    #[serde(default)]
+    pub thumbnail_jpeg_b64: Option<String>,
 }
 
 impl VideoRecord {

@@ -1,6 +1,7 @@
-//! Report: `inventory.jsonl` (one line per video file) and `report.json`
-//! (per-dataset summary, quality concerns), written atomically to the output
-//! directory.
+//! Report: `inventory.jsonl` (one line per video file), `report.json`
+//! (per-dataset summary, quality concerns), `dedup_report.json`,
+//! `real_sources.jsonl`, `diversity_balance.json` and `report.html` (see
+//! [`crate::html`]), each written atomically to the output directory.
 //!
 //! Nothing here depends on timing or on which files were analysed in this run
 //! rather than read from the catalog, so an interrupted and resumed run writes
@@ -119,37 +120,64 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
     }
 }
 
-/// Write `inventory.jsonl` and `report.json` into `out_dir`.
-pub fn write_all(
-    out_dir: &Path,
-    datasets: &[DatasetInfo],
-    records: &[VideoRecord],
-    concerns: &[Concern],
-    extra: serde_json::Map<String, Value>,
-) -> Result<()> {
+/// Everything a run writes besides `inventory.jsonl`, built from the records
+/// (see `analyze::conclude`). Pure data: writing it twice gives the same bytes.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// The `report.json` document.
+    pub report: Value,
+    /// The `dedup_report.json` document.
+    pub dedup: Value,
+    /// The selection: `real_sources.jsonl` lines and `diversity_balance.json`.
+    pub selection: crate::sample::Selection,
+    /// `report.html`.
+    pub html: String,
+}
+
+/// File names of the outputs, in the order they are written (the human
+/// report last, so its presence means the rest is there).
+pub const OUTPUT_FILES: &[&str] = &[
+    "inventory.jsonl",
+    "dedup_report.json",
+    "real_sources.jsonl",
+    "diversity_balance.json",
+    "report.json",
+    "report.html",
+];
+
+/// Write every output file into `out_dir`, each atomically.
+pub fn write_outputs(out_dir: &Path, records: &[VideoRecord], outputs: &Outputs) -> Result<()> {
     let mut inventory = Vec::with_capacity(records.len() * 512);
     for r in records {
         serde_json::to_writer(&mut inventory, &inventory_line(r))?;
         inventory.push(b'\n');
     }
     write_atomic(&out_dir.join("inventory.jsonl"), &inventory)?;
-    let mut report = build_report(datasets, records, concerns);
-    if let Some(obj) = report.as_object_mut() {
-        obj.extend(extra);
+    write_atomic(&out_dir.join("dedup_report.json"), &pretty(&outputs.dedup)?)?;
+    let mut lines = Vec::new();
+    for p in &outputs.selection.picks {
+        serde_json::to_writer(&mut lines, p)?;
+        lines.push(b'\n');
     }
-    let mut text = serde_json::to_vec_pretty(&report)?;
-    text.push(b'\n');
-    write_atomic(&out_dir.join("report.json"), &text)?;
+    write_atomic(&out_dir.join("real_sources.jsonl"), &lines)?;
+    write_atomic(
+        &out_dir.join("diversity_balance.json"),
+        &pretty(&outputs.selection.balance)?,
+    )?;
+    write_atomic(&out_dir.join("report.json"), &pretty(&outputs.report)?)?;
+    write_atomic(&out_dir.join("report.html"), outputs.html.as_bytes())?;
     Ok(())
 }
 
-/// Write `dedup_report.json`: parameters, a summary, the clusters and the
-/// fake→original links found by content.
-pub fn write_dedup(
-    out_dir: &Path,
-    records: &[VideoRecord],
-    dedup: &crate::dedup::DedupOutcome,
-) -> Result<()> {
+fn pretty(v: &Value) -> Result<Vec<u8>> {
+    let mut text = serde_json::to_vec_pretty(v)?;
+    text.push(b'\n');
+    Ok(text)
+}
+
+/// The `dedup_report.json` document: parameters, a summary, the clusters and
+/// the fake→original links found by content.
+pub fn dedup_doc(records: &[VideoRecord], dedup: &crate::dedup::DedupOutcome) -> Value {
     use crate::dedup as d;
     let mut per_dataset: BTreeMap<&str, usize> = BTreeMap::new();
     for &i in dedup.membership.keys() {
@@ -168,7 +196,7 @@ pub fn write_dedup(
             .filter(|l| l.metadata_check == check)
             .count()
     };
-    let doc = json!({
+    json!({
         "parameters": {
             "frame_match_max_l2": d::FRAME_MATCH_MAX_L2,
             "min_matched_frames": d::MIN_MATCHED_FRAMES,
@@ -193,24 +221,7 @@ pub fn write_dedup(
         },
         "clusters": dedup.clusters,
         "fake_original_links": dedup.links,
-    });
-    let mut text = serde_json::to_vec_pretty(&doc)?;
-    text.push(b'\n');
-    write_atomic(&out_dir.join("dedup_report.json"), &text)
-}
-
-/// Write `real_sources.jsonl` (one line per selected video) and
-/// `diversity_balance.json`.
-pub fn write_selection(out_dir: &Path, selection: &crate::sample::Selection) -> Result<()> {
-    let mut lines = Vec::new();
-    for p in &selection.picks {
-        serde_json::to_writer(&mut lines, p)?;
-        lines.push(b'\n');
-    }
-    write_atomic(&out_dir.join("real_sources.jsonl"), &lines)?;
-    let mut text = serde_json::to_vec_pretty(&selection.balance)?;
-    text.push(b'\n');
-    write_atomic(&out_dir.join("diversity_balance.json"), &text)
+    })
 }
 
 /// Write a file through a temporary sibling and a rename, so a reader (or a

@@ -389,7 +389,7 @@ fn killed_run_resumes_to_the_same_inventory_and_reruns_skip_unchanged_files() {
         "resume analysed {resumed} of {readable}"
     );
     assert!(resumed + saved >= readable);
-    for f in ["inventory.jsonl", "report.json"] {
+    for f in engine::report::OUTPUT_FILES {
         assert_eq!(
             std::fs::read(reference.join(f)).unwrap(),
             std::fs::read(out.join(f)).unwrap(),
