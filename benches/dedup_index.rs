@@ -1,7 +1,7 @@
 //! The near-duplicate index (hnsw_rs with the engine's parameters) on 64-d
 //! unit vectors: build time, query time and recall@10 against exact search,
-//! at 10k and 100k embeddings (1M with `ENGINE_BENCH_1M=1`: about half an
-//! hour on 2 cores). Vectors are synthetic and clustered like frame
+//! at 10k and 100k embeddings (1M with `ENGINE_BENCH_1M=1`, or only the
+//! sizes in `ENGINE_BENCH_SIZES=1000000`: about half an hour on 2 cores). Vectors are synthetic and clustered like frame
 //! embeddings: 16 frames per "video", each frame a small perturbation of its
 //! video's direction, so every query has close neighbours to find.
 //!
@@ -124,8 +124,15 @@ fn table(sizes: &[usize]) {
 }
 
 fn main() {
-    let mut sizes = vec![10_000, 100_000];
-    if std::env::var_os("ENGINE_BENCH_1M").is_some() {
+    // ENGINE_BENCH_SIZES=1000000 runs only the sizes listed (comma-separated).
+    let mut sizes: Vec<usize> = match std::env::var("ENGINE_BENCH_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .map(|s| s.trim().parse().expect("ENGINE_BENCH_SIZES: numbers"))
+            .collect(),
+        Err(_) => vec![10_000, 100_000],
+    };
+    if std::env::var_os("ENGINE_BENCH_1M").is_some() && !sizes.contains(&1_000_000) {
         sizes.push(1_000_000);
     }
     table(&sizes);
