@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::catalog::{Catalog, ResultSender};
 use crate::cli::{AnalyzeConfig, Backend, UsageError};
 use crate::dedup;
-use crate::faces::{self, FacePass, FaceSummary, FrameFaces, RgbImage};
+use crate::faces::{self, FacePass, FaceSummary, FrameFaces, OptionalEstimates, RgbImage};
 use crate::frames::{self, SampledFrame};
 use crate::html;
 use crate::labels::{self, DatasetFiles};
@@ -335,9 +335,11 @@ fn probe_stage(
     Ok(n)
 }
 
-/// Catalog stage name of the frame pass for `k` frames per video.
-pub fn frames_stage_name(k: usize, face_frames: usize) -> String {
-    format!("frames@{FRAMES_STAGE_VERSION}:k{k}:faces{face_frames}")
+/// Catalog stage name of the frame pass for `k` frames per video,
+/// `face_frames` of them through the face pass, with the optional face
+/// models of `optional_tag` ([`FacePass::optional_models_tag`]).
+pub fn frames_stage_name(k: usize, face_frames: usize, optional_tag: &str) -> String {
+    format!("frames@{FRAMES_STAGE_VERSION}:k{k}:faces{face_frames}{optional_tag}")
 }
 
 type FramesResult = Result<FrameSummary, String>;
@@ -347,10 +349,13 @@ type FramesResult = Result<FrameSummary, String>;
 type Decoded = (Vec<SampledFrame>, Option<FaceSummary>);
 
 /// Detect and measure faces on the frames that carry a face image, then drop
-/// those images. None if the face pass is off or a frame could not be read.
+/// those images; with the optional models, embed and estimate the largest
+/// face of each frame. None if the face pass is off or a frame could not be
+/// read.
 fn face_summary(pass: Option<&FacePass>, frames: &mut [SampledFrame]) -> Option<FaceSummary> {
     let pass = pass?;
     let mut measured = Vec::new();
+    let mut optional = OptionalEstimates::default();
     for f in frames.iter_mut() {
         let Some(face) = f.face.take() else { continue };
         let image = RgbImage {
@@ -364,9 +369,21 @@ fn face_summary(pass: Option<&FacePass>, frames: &mut [SampledFrame]) -> Option<
             rgb,
         });
         let found = pass.detect(image).ok()?;
-        measured.push(FrameFaces::measure(image, next, found).ok()?);
+        let frame_faces = FrameFaces::measure(image, next, found).ok()?;
+        if let Some(main) = frame_faces.largest().map(|i| &frame_faces.faces[i]) {
+            // A frame the optional models fail on only lacks their estimate.
+            if let Some(e) = pass.identity().and_then(|m| m.embed(image, main).ok()) {
+                optional.embeddings.push(e);
+            }
+            if let Some(d) = pass.genderage().and_then(|m| m.estimate(image, main).ok()) {
+                optional.demographics.push(d);
+            }
+        }
+        measured.push(frame_faces);
     }
-    Some(faces::summarise(&measured))
+    let mut summary = faces::summarise(&measured);
+    optional.apply(&mut summary);
+    Some(summary)
 }
 
 /// Sample, measure and aggregate the frames of every readable record whose
@@ -387,7 +404,10 @@ fn frames_stage(
     } else {
         0
     };
-    let stage = frames_stage_name(cfg.frames, face_frames);
+    let optional_tag = face_pass
+        .map(FacePass::optional_models_tag)
+        .unwrap_or_default();
+    let stage = frames_stage_name(cfg.frames, face_frames, &optional_tag);
     let stored = catalog.load_stage(&stage)?;
     let mut todo: Vec<usize> = Vec::new();
     for (i, r) in records.iter_mut().enumerate() {

@@ -174,11 +174,7 @@ pub fn candidate_pairs(videos: &[VideoFrames<'_>]) -> BTreeSet<(usize, usize)> {
             points.push((&frames.embeddings[i], v));
         }
     }
-    let neighbours = if points.len() <= BRUTE_FORCE_MAX_FRAMES {
-        exact_neighbours(&points)
-    } else {
-        hnsw_neighbours(&points)
-    };
+    let neighbours = neighbours_within(&points, FRAME_MATCH_MAX_L2);
     let mut pairs = BTreeSet::new();
     for (p, near) in neighbours.iter().enumerate() {
         let v = points[p].1;
@@ -192,22 +188,34 @@ pub fn candidate_pairs(videos: &[VideoFrames<'_>]) -> BTreeSet<(usize, usize)> {
     pairs
 }
 
-/// For each point, the points within the match distance (exact).
-fn exact_neighbours(points: &[(&[f32], usize)]) -> Vec<Vec<usize>> {
+/// For each point `(vector, group)`, the indices of the points of other
+/// groups within L2 distance `max_l2`: exact search up to
+/// [`BRUTE_FORCE_MAX_FRAMES`] points, an HNSW index above (which may miss a
+/// few; see the dedup bench for its recall).
+pub fn neighbours_within(points: &[(&[f32], usize)], max_l2: f32) -> Vec<Vec<usize>> {
+    if points.len() <= BRUTE_FORCE_MAX_FRAMES {
+        exact_neighbours(points, max_l2)
+    } else {
+        hnsw_neighbours(points, max_l2)
+    }
+}
+
+/// For each point, the points within `max_l2` (exact).
+fn exact_neighbours(points: &[(&[f32], usize)], max_l2: f32) -> Vec<Vec<usize>> {
     use rayon::prelude::*;
     (0..points.len())
         .into_par_iter()
         .map(|p| {
             (0..points.len())
                 .filter(|&q| q != p && points[q].1 != points[p].1)
-                .filter(|&q| l2(points[p].0, points[q].0) <= FRAME_MATCH_MAX_L2)
+                .filter(|&q| l2(points[p].0, points[q].0) <= max_l2)
                 .collect()
         })
         .collect()
 }
 
-/// For each point, its HNSW neighbours within the match distance.
-fn hnsw_neighbours(points: &[(&[f32], usize)]) -> Vec<Vec<usize>> {
+/// For each point, its HNSW neighbours of other groups within `max_l2`.
+fn hnsw_neighbours(points: &[(&[f32], usize)], max_l2: f32) -> Vec<Vec<usize>> {
     use hnsw_rs::prelude::*;
     let layers = 16;
     let index: Hnsw<f32, DistL2> = Hnsw::new(
@@ -223,10 +231,11 @@ fn hnsw_neighbours(points: &[(&[f32], usize)]) -> Vec<Vec<usize>> {
     index
         .parallel_search(&queries, NEIGHBOURS_PER_FRAME, HNSW_EF_SEARCH)
         .into_iter()
-        .map(|found| {
+        .enumerate()
+        .map(|(p, found)| {
             found
                 .into_iter()
-                .filter(|n| n.distance <= FRAME_MATCH_MAX_L2)
+                .filter(|n| n.distance <= max_l2 && points[n.d_id].1 != points[p].1)
                 .map(|n| n.d_id)
                 .collect()
         })

@@ -93,6 +93,10 @@ pub struct Axis {
     pub source: String,
     /// Category per candidate (same order as the candidates); None if unknown.
     pub values: Vec<Option<String>>,
+    /// Values partly estimated by a model (gender, age group): used for
+    /// balancing in aggregate, never written per video (`real_sources.jsonl`
+    /// omits the axis from `axes` and `reason`).
+    pub estimated: bool,
 }
 
 /// The sampler's result.
@@ -244,6 +248,7 @@ pub fn axes(
         name: name.to_string(),
         source: "measured".into(),
         values: cands.iter().map(|&i| f(&records[i])).collect(),
+        estimated: false,
     };
     out.push(measured("dataset", &|r| Some(r.dataset.clone())));
     let q = |r: &VideoRecord| r.frames.as_ref().map(|f| f.quality.clone());
@@ -292,6 +297,45 @@ pub fn axes(
                 faces(r).and_then(|f| f.pose).map(|p| name_of(&p))
             })
         });
+        // Gender and age group from an age/gender model, where one ran:
+        // the dataset's own metadata first (normalised), else the estimate
+        // when confident enough.
+        for (axis, meta_keys) in [
+            ("gender", &["gender", "sex"][..]),
+            ("age_group", &["age_group"][..]),
+        ] {
+            let estimate = |r: &VideoRecord| -> Option<String> {
+                let f = faces(r)?;
+                let (v, c) = match axis {
+                    "gender" => f.gender.map(|e| (name_of(&e.value), e.confidence))?,
+                    _ => f.age_group.map(|e| (name_of(&e.value), e.confidence))?,
+                };
+                (c >= crate::faces::summary::DEMOGRAPHIC_MIN_CONFIDENCE).then_some(v)
+            };
+            if !cands.iter().any(|&i| estimate(&records[i]).is_some()) {
+                continue;
+            }
+            let values = cands
+                .iter()
+                .map(|&i| {
+                    let r = &records[i];
+                    meta_keys
+                        .iter()
+                        .find_map(|k| r.labels.attrs.get(*k))
+                        .map(|v| normalise_demographic(v))
+                        .or_else(|| estimate(r))
+                })
+                .collect();
+            out.push(Axis {
+                name: axis.into(),
+                source: format!(
+                    "faces:genderage (estimated where the metadata has no `{axis}`; confidence >= {})",
+                    crate::faces::summary::DEMOGRAPHIC_MIN_CONFIDENCE
+                ),
+                values,
+                estimated: true,
+            });
+        }
     } else {
         for a in ["face_count", "face_size", "pose"] {
             gaps.push(Gap {
@@ -306,6 +350,12 @@ pub fn axes(
         keys.extend(records[i].labels.attrs.keys().cloned());
     }
     for key in keys {
+        let merged = |axis: &str| out.iter().any(|a: &Axis| a.name == axis && a.estimated);
+        if (key == "gender" || key == "sex") && merged("gender")
+            || key == "age_group" && merged("age_group")
+        {
+            continue;
+        }
         let values: Vec<Option<String>> = cands
             .iter()
             .map(|&i| records[i].labels.attrs.get(&key).cloned())
@@ -323,6 +373,7 @@ pub fn axes(
             name,
             source: format!("metadata:{key}"),
             values,
+            estimated: false,
         });
     }
     for d in DEMOGRAPHIC_AXES {
@@ -430,6 +481,82 @@ fn balanced_capacity(available: &BTreeMap<String, usize>) -> usize {
 /// Candidates alike on every scored axis: their categories, the members best
 /// first, and the next member to offer.
 type Stratum<'a> = (Vec<Option<&'a str>>, Vec<usize>, usize);
+
+/// Two candidates without a metadata identity show the same person when the
+/// identity embeddings of their main faces reach this cosine similarity.
+/// ArcFace-style models separate identities around 0.3–0.4 in 1:1
+/// verification; 0.4 errs toward merging, which keeps one person out of two
+/// splits at the cost of a coarser identity cap.
+pub const IDENTITY_MATCH_MIN_COS: f32 = 0.4;
+
+/// The identity of each candidate: the metadata's, else a face identity
+/// (`face_identity_<n>`, numbered in candidate order) shared by the
+/// candidates whose identity embeddings match (transitively), else None.
+fn identities(records: &[VideoRecord], cands: &[usize]) -> Vec<Option<String>> {
+    let embedding = |c: usize| -> Option<&[f32]> {
+        let r = &records[cands[c]];
+        if r.labels.identity.is_some() {
+            return None;
+        }
+        r.frames
+            .as_ref()?
+            .faces
+            .as_ref()?
+            .identity_embedding
+            .as_deref()
+    };
+    let with: Vec<usize> = (0..cands.len())
+        .filter(|&c| embedding(c).is_some())
+        .collect();
+    let points: Vec<(&[f32], usize)> = with
+        .iter()
+        .enumerate()
+        .map(|(p, &c)| (embedding(c).expect("filtered"), p))
+        .collect();
+    // Unit vectors: |a − b|² = 2 − 2 cos.
+    let max_l2 = (2.0 - 2.0 * IDENTITY_MATCH_MIN_COS).max(0.0).sqrt();
+    let near = crate::dedup::neighbours_within(&points, max_l2);
+    let mut parent: Vec<usize> = (0..with.len()).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for (p, ns) in near.iter().enumerate() {
+        for &q in ns {
+            let (a, b) = (root(&mut parent, p), root(&mut parent, q));
+            if a != b {
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let mut out: Vec<Option<String>> = (0..cands.len())
+        .map(|c| records[cands[c]].labels.identity.clone())
+        .collect();
+    let mut names: BTreeMap<usize, String> = BTreeMap::new();
+    for (p, &c) in with.iter().enumerate() {
+        let r = root(&mut parent, p);
+        let n = names.len();
+        let name = names
+            .entry(r)
+            .or_insert_with(|| format!("face_identity_{n}"))
+            .clone();
+        out[c] = Some(name);
+    }
+    out
+}
+
+/// Dataset spellings of gender mapped onto the age/gender model's classes
+/// (FakeAVCeleb `men`/`women`, DeeperForensics `M`/`W`); others kept as given.
+fn normalise_demographic(v: &str) -> String {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "m" | "man" | "men" | "male" => "male".into(),
+        "w" | "f" | "woman" | "women" | "female" => "female".into(),
+        other => other.to_string(),
+    }
+}
 
 fn seeded_hash(seed: u64, text: &str) -> u64 {
     // FNV-1a over the seed and the text: stable across runs and platforms.
@@ -570,6 +697,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
         .position(|&a| a == dataset_axis)
         .expect("dataset axis scored");
     let scored_active: Vec<bool> = scored.iter().map(|a| active.contains(a)).collect();
+    let identity = identities(records, &cands);
     let mut strata: BTreeMap<Vec<Option<&str>>, Vec<usize>> = BTreeMap::new();
     for c in 0..cands.len() {
         let sig: Vec<Option<&str>> = scored
@@ -599,9 +727,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
         for (s, (sig, members, next)) in strata.iter_mut().enumerate() {
             // Identity caps only tighten: a capped member is skipped for good.
             while let Some(&c) = members.get(*next) {
-                let capped = records[cands[c]]
-                    .labels
-                    .identity
+                let capped = identity[c]
                     .as_ref()
                     .is_some_and(|id| per_identity.get(id).copied().unwrap_or(0) >= identity_cap);
                 if !capped {
@@ -647,7 +773,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
         strata[s].2 += 1;
         // Why: the axes where this video's category was furthest below target.
         let mut why: Vec<(f64, String)> = Vec::new();
-        for &a in &active {
+        for &a in active.iter().filter(|&&a| !axes[a].estimated) {
             if let Some(v) = &axes[a].values[c] {
                 let t = targets[a].get(v).copied().unwrap_or(0) as f64;
                 let s = selected[a].get(v).copied().unwrap_or(0) as f64;
@@ -665,7 +791,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
                 *selected[a].entry(v.clone()).or_insert(0) += 1;
             }
         }
-        if let Some(id) = &records[cands[c]].labels.identity {
+        if let Some(id) = &identity[c] {
             *per_identity.entry(id.clone()).or_insert(0) += 1;
         }
     }
@@ -780,6 +906,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
         expected_clips += clips.len();
         let axes_map: BTreeMap<String, String> = axes
             .iter()
+            .filter(|a| !a.estimated)
             .filter_map(|a| a.values[c].clone().map(|v| (a.name.clone(), v)))
             .collect();
         let category = primary
@@ -789,6 +916,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
             .join("/");
         let under: Vec<String> = active
             .iter()
+            .filter(|&&a| !axes[a].estimated)
             .filter_map(|&a| {
                 axes[a].values[c]
                     .as_ref()
@@ -816,7 +944,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
             axes: axes_map,
             clips,
             cluster_id: r.cluster_id,
-            identity: r.labels.identity.clone(),
+            identity: identity[c].clone(),
         });
     }
     let balance = serde_json::json!({

@@ -728,3 +728,129 @@ fn analyze_reports_faces_per_video_and_runs_without_models() {
             .unwrap();
     assert!(report["face_pass"].as_str().unwrap().contains("disabled"));
 }
+
+/// Encode `input` (the carphone clip) looped three times (12 s) through `vf`.
+fn looped_carphone(out: &Path, vf: &str) {
+    let carphone = models_dir().join("assets/carphone_pristine.mp4");
+    fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-stream_loop", "2", "-i"])
+        .arg(&carphone)
+        .args(["-vf", vf, "-c:v", "libx264", "-preset", "ultrafast"])
+        .arg(out)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg {vf}");
+}
+
+/// With an identity and an age/gender model installed, `engine analyze`
+/// adds `identity_embedding`, `gender` and `age_group` (with confidences) to
+/// each video's faces; the gender and age axes balance the selection without
+/// appearing per video in `real_sources.jsonl`; and two clips of one person
+/// (the carphone clip and its mirror image: different footage, one face) get
+/// one face identity, so the identity cap keeps one of them.
+#[test]
+fn analyze_uses_optional_identity_and_genderage_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("videos");
+    looped_carphone(&root.join("real/carphone.mp4"), "scale=352:288");
+    looped_carphone(
+        &root.join("real/carphone_mirror.mp4"),
+        "scale=352:288,hflip",
+    );
+
+    // Without the optional models: both clips are candidates of their own
+    // and both are selected.
+    let plain = models_dir().display().to_string();
+    let (code, err, _) = analyze_dir(
+        &root,
+        &dir.path().join("o1"),
+        &["--quiet", "--models", &plain],
+    );
+    assert_eq!(code, 0, "{err}");
+    let picks = fs::read_to_string(dir.path().join("o1/real_sources.jsonl")).unwrap();
+    assert_eq!(picks.lines().count(), 2, "{picks}");
+
+    // With them.
+    let tmp = copy_models(true);
+    let w_id: Vec<f32> = (0..24).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
+    fs::create_dir_all(tmp.path().join("identity")).unwrap();
+    fs::write(
+        tmp.path().join("identity/identity.onnx"),
+        onnx::pool_linear(&[1, 3, 112, 112], &w_id, &[0.0; 8]),
+    )
+    .unwrap();
+    // Logits (0.2, 1.5): male with p = sigmoid(1.3) = 0.7858; age 30 + mean R / 25.5.
+    let w_ga = [0.0, 0.0, 1.0 / 2550.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    fs::create_dir_all(tmp.path().join("genderage")).unwrap();
+    fs::write(
+        tmp.path().join("genderage/genderage.onnx"),
+        onnx::pool_linear(&[1, 3, 96, 96], &w_ga, &[0.2, 1.5, 0.30]),
+    )
+    .unwrap();
+    let with = tmp.path().display().to_string();
+    let out = dir.path().join("o2");
+    let (code, err, inv) = analyze_dir(&root, &out, &["--quiet", "--models", &with]);
+    assert_eq!(code, 0, "{err}");
+
+    for name in ["real/carphone.mp4", "real/carphone_mirror.mp4"] {
+        let f = &inv[name]["faces"];
+        let e: Vec<f64> = f["identity_embedding"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no identity_embedding: {f}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(e.len(), 8);
+        let norm = e.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-3, "{name}: norm {norm}");
+        assert_eq!(f["gender"]["value"], "male", "{f}");
+        let p = f["gender"]["confidence"].as_f64().unwrap();
+        assert!((p - 0.7858).abs() < 1e-3, "{name}: {p}");
+        let age = f["age_group"]["value"].as_str().unwrap();
+        assert!(["18-29", "30-44"].contains(&age), "{name}: {age}");
+        assert!(f["age_group"]["confidence"].as_f64().unwrap() > 0.5);
+    }
+    // The mirror image is not a near-duplicate: both are candidates.
+    assert!(inv["real/carphone_mirror.mp4"]["duplicate_of"].is_null());
+    let balance: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("diversity_balance.json")).unwrap())
+            .unwrap();
+    assert_eq!(balance["candidates"], 2);
+    let gender = &balance["axes"]["gender"];
+    assert!(
+        gender["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("faces:genderage"),
+        "{gender}"
+    );
+    assert_eq!(gender["original"]["counts"]["male"], 2);
+    let missing: Vec<&str> = balance["missing_axes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["axis"].as_str().unwrap())
+        .collect();
+    assert!(
+        !missing.contains(&"gender") && !missing.contains(&"age_group"),
+        "{missing:?}"
+    );
+    // One face identity for both: the identity cap (at least one video per
+    // identity, 10% of the selection) keeps one.
+    let picks: Vec<serde_json::Value> = fs::read_to_string(out.join("real_sources.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(picks.len(), 1, "{picks:?}");
+    assert_eq!(picks[0]["identity"], "face_identity_0");
+    // No estimated demographics per video in the selection.
+    let axes = picks[0]["axes"].as_object().unwrap();
+    assert!(
+        !axes.contains_key("gender") && !axes.contains_key("age_group"),
+        "{axes:?}"
+    );
+    assert!(!picks[0]["reason"].as_str().unwrap().contains("male"));
+}

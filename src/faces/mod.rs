@@ -40,7 +40,10 @@ pub use error::{FaceError, FaceSetupError};
 pub use optional::{AgeGroup, Demographics, Gender, GenderAgeModel, IdentityModel};
 pub use pose::{head_pose, HeadPose};
 pub use registry::{Device, Registry, Runtime};
-pub use summary::{summarise, FaceCount, FaceRegion, FaceSize, FaceSummary, FrameFaces, PoseClass};
+pub use summary::{
+    summarise, Estimate, FaceCount, FaceRegion, FaceSize, FaceSummary, FrameFaces,
+    OptionalEstimates, PoseClass,
+};
 
 /// Detector kinds this build implements (`[detector] kind` in `models.toml`).
 pub const IMPLEMENTED_DETECTORS: &[&str] = &["mtcnn"];
@@ -302,6 +305,19 @@ impl FacePass {
             s.push_str(n);
         }
         s
+    }
+
+    /// Which optional models ran, for the catalog's stage name (empty when
+    /// none): results computed without a model are redone once it is added.
+    pub fn optional_models_tag(&self) -> String {
+        let mut tag = String::new();
+        if let Some(m) = &self.identity {
+            tag.push_str(&format!(":id={}", m.tag()));
+        }
+        if let Some(m) = &self.genderage {
+            tag.push_str(&format!(":ga={}", m.tag()));
+        }
+        tag
     }
 
     /// Problems with optional models (present but unusable: checksum,

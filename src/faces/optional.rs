@@ -347,6 +347,7 @@ pub struct IdentityModel {
     session: Mutex<Session>,
     prep: Prep,
     name: String,
+    file_bytes: u64,
 }
 
 impl IdentityModel {
@@ -362,12 +363,19 @@ impl IdentityModel {
             session: open(runtime, path, device)?,
             prep: Prep::from_entry(entry, path, 112, 127.5, 127.5)?,
             name: entry.name.clone(),
+            file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
         })
     }
 
     /// Registry name of the model.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Registry name and file size: part of the catalog's stage name, so
+    /// results are recomputed when the model is added, removed or replaced.
+    pub fn tag(&self) -> String {
+        format!("{}:{}", self.name, self.file_bytes)
     }
 
     /// The L2-normalised embedding of `face` (found in `image`).
@@ -395,6 +403,7 @@ pub struct GenderAgeModel {
     session: Mutex<Session>,
     prep: Prep,
     name: String,
+    file_bytes: u64,
 }
 
 impl GenderAgeModel {
@@ -410,12 +419,19 @@ impl GenderAgeModel {
             session: open(runtime, path, device)?,
             prep: Prep::from_entry(entry, path, 96, 0.0, 1.0)?,
             name: entry.name.clone(),
+            file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
         })
     }
 
     /// Registry name of the model.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Registry name and file size: part of the catalog's stage name, so
+    /// results are recomputed when the model is added, removed or replaced.
+    pub fn tag(&self) -> String {
+        format!("{}:{}", self.name, self.file_bytes)
     }
 
     /// Age and gender of `face` (found in `image`).

@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::FaceError;
+use super::optional::{AgeGroup, Demographics, Gender};
 use super::{Face, RgbImage};
 
 /// `face_count` is `none` when fewer than this fraction of the sampled
@@ -42,6 +43,96 @@ pub const POSE_TURNED_MIN_DEG: f64 = 20.0;
 /// The landmark estimate saturates beyond ~60°, and MTCNN rarely finds full
 /// profiles, so `profile` means "strongly turned".
 pub const POSE_PROFILE_MIN_DEG: f64 = 45.0;
+
+/// An estimated demographic category is used as a balancing signal only when
+/// its confidence reaches this: for gender the mean probability of the chosen
+/// class over the face frames, for age the share of face frames whose age
+/// group agrees with the median age's. Below it the video counts as unknown
+/// on that axis (0.7 leaves out faces the model is unsure about, e.g.
+/// children and profile views, where such models are least accurate).
+pub const DEMOGRAPHIC_MIN_CONFIDENCE: f64 = 0.7;
+
+/// An estimate from an optional model, with its confidence (0–1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate<T> {
+    /// The estimated category.
+    pub value: T,
+    /// How sure the estimate is (see [`DEMOGRAPHIC_MIN_CONFIDENCE`]).
+    pub confidence: f64,
+}
+
+/// What the optional models add to a video's [`FaceSummary`], from the
+/// largest face of each face frame.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OptionalEstimates {
+    /// Identity embedding per frame (L2-normalised).
+    pub embeddings: Vec<Vec<f32>>,
+    /// Age/gender estimate per frame.
+    pub demographics: Vec<Demographics>,
+}
+
+impl OptionalEstimates {
+    /// Set `identity_embedding`, `gender` and `age_group` of `summary`:
+    /// the normalised mean of the frame embeddings; the gender whose mean
+    /// probability over the frames is higher, with that probability; the age
+    /// group of the median age, with the share of frames in that group.
+    pub fn apply(&self, summary: &mut FaceSummary) {
+        if !self.embeddings.is_empty() {
+            let dim = self.embeddings[0].len();
+            let mut mean = vec![0f32; dim];
+            for e in self.embeddings.iter().filter(|e| e.len() == dim) {
+                for (m, v) in mean.iter_mut().zip(e) {
+                    *m += v;
+                }
+            }
+            let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                summary.identity_embedding = Some(
+                    mean.iter()
+                        .map(|v| ((v / norm) * 1e4).round() / 1e4)
+                        .collect(),
+                );
+            }
+        }
+        let d = &self.demographics;
+        if !d.is_empty() {
+            let n = d.len() as f64;
+            let p_male = d
+                .iter()
+                .map(|x| {
+                    let c = f64::from(x.gender_confidence);
+                    if x.gender == Gender::Male {
+                        c
+                    } else {
+                        1.0 - c
+                    }
+                })
+                .sum::<f64>()
+                / n;
+            let (gender, confidence) = if p_male >= 0.5 {
+                (Gender::Male, p_male)
+            } else {
+                (Gender::Female, 1.0 - p_male)
+            };
+            summary.gender = Some(Estimate {
+                value: gender,
+                confidence: round4(confidence),
+            });
+            let age =
+                median(d.iter().map(|x| f64::from(x.age_years)).collect()).expect("non-empty");
+            let group = AgeGroup::of(age as f32);
+            let agree = d.iter().filter(|x| x.age_group == group).count() as f64 / n;
+            summary.age_group = Some(Estimate {
+                value: group,
+                confidence: round4(agree),
+            });
+        }
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
 
 /// Measurements of one face's box in one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -296,6 +387,18 @@ pub struct FaceSummary {
     pub face_temporal_change_median: Option<f64>,
     /// Median mean |ΔY| to the next frame outside the face boxes.
     pub background_temporal_change_median: Option<f64>,
+    /// Identity embedding of the main face (an identity model is installed):
+    /// the normalised mean over the face frames. Groups videos of one person
+    /// for the identity cap and identity-disjoint splits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_embedding: Option<Vec<f32>>,
+    /// Estimated gender of the main face, with confidence (an age/gender
+    /// model is installed). An aggregate balancing signal, never a label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Estimate<Gender>>,
+    /// Estimated age group of the main face, with confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_group: Option<Estimate<AgeGroup>>,
 }
 
 /// Median of the values (mean of the middle two for an even count).
@@ -387,6 +490,9 @@ pub fn summarise(frames: &[FrameFaces]) -> FaceSummary {
         background_temporal_change_median: over_faces(&|f, _| {
             f.background_temporal_change.map(f64::from)
         }),
+        identity_embedding: None,
+        gender: None,
+        age_group: None,
     }
 }
 
