@@ -455,21 +455,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// Lowercase hex SHA-256 of the file at `path`, streamed.
-pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut file = File::open(path)?;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", hasher.finalize()))
-}
-
 /// A [`PromoteError::Io`] for `action` on `path`.
 fn io_error(action: &'static str, path: &Path, source: io::Error) -> PromoteError {
     PromoteError::Io {

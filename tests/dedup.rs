@@ -228,15 +228,7 @@ fn copies_cluster_with_their_source_and_look_alikes_stay_apart() {
 fn demo_planted_duplicates_and_fake_original_links() {
     let demo = common::demo_corpus(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo"));
     let out = tempfile::tempdir().unwrap();
-    let roots: Vec<String> = ["dataset_3", "dataset2", "DEEPFAKE_DATASETS"]
-        .iter()
-        .map(|r| demo.join(r).display().to_string())
-        .collect();
-    let mut args = vec!["analyze"];
-    args.extend(roots.iter().map(String::as_str));
-    let out_s = out.path().display().to_string();
-    args.extend(["--out", &out_s, "--quiet"]);
-    let o = common::engine(&args);
+    let o = common::analyze_demo(&demo, out.path(), &[]);
     assert_eq!(o.status.code(), Some(0));
     let truth = read_json(&demo.join("expected.json"));
     let inventory = read_jsonl(&out.path().join("inventory.jsonl"));

@@ -517,25 +517,34 @@ mod onnx {
     }
 }
 
+/// Write the stand-in optional models into the models directory `dir`: an
+/// identity model (8-d embedding, a fixed linear map of the aligned crop's
+/// channel means; its weights are returned) and an age/gender model with
+/// gender logits (0.2, `male_logit`) and age 0.30 + mean(R)/2550.
+fn install_tiny_optional_models(dir: &Path, male_logit: f32) -> Vec<f32> {
+    let w_id: Vec<f32> = (0..24).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
+    fs::create_dir_all(dir.join("identity")).unwrap();
+    fs::write(
+        dir.join("identity/identity.onnx"),
+        onnx::pool_linear(&[1, 3, 112, 112], &w_id, &[0.0; 8]),
+    )
+    .unwrap();
+    let w_ga = [0.0, 0.0, 1.0 / 2550.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    fs::create_dir_all(dir.join("genderage")).unwrap();
+    fs::write(
+        dir.join("genderage/genderage.onnx"),
+        onnx::pool_linear(&[1, 3, 96, 96], &w_ga, &[0.2, male_logit, 0.30]),
+    )
+    .unwrap();
+    w_id
+}
+
 #[test]
 fn optional_identity_and_genderage_models_load_and_decode() {
     let tmp = copy_models(true);
     // Identity stand-in: 8-d embedding, a fixed linear map of the channel means.
-    let w_id: Vec<f32> = (0..24).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
-    fs::create_dir_all(tmp.path().join("identity")).unwrap();
-    fs::write(
-        tmp.path().join("identity/identity.onnx"),
-        onnx::pool_linear(&[1, 3, 112, 112], &w_id, &[0.0; 8]),
-    )
-    .unwrap();
     // Age/gender stand-in: logits (0.2, 0.9) → male, p = 0.668; age = 0.30 + mean(R)/2550.
-    let w_ga = [0.0, 0.0, 1.0 / 2550.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-    fs::create_dir_all(tmp.path().join("genderage")).unwrap();
-    fs::write(
-        tmp.path().join("genderage/genderage.onnx"),
-        onnx::pool_linear(&[1, 3, 96, 96], &w_ga, &[0.2, 0.9, 0.30]),
-    )
-    .unwrap();
+    let w_id = install_tiny_optional_models(tmp.path(), 0.9);
 
     let p = FacePass::load_with(tmp.path(), &no_env_override()).unwrap();
     eprintln!("{}", p.describe());
@@ -774,21 +783,8 @@ fn analyze_uses_optional_identity_and_genderage_models() {
 
     // With them.
     let tmp = copy_models(true);
-    let w_id: Vec<f32> = (0..24).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
-    fs::create_dir_all(tmp.path().join("identity")).unwrap();
-    fs::write(
-        tmp.path().join("identity/identity.onnx"),
-        onnx::pool_linear(&[1, 3, 112, 112], &w_id, &[0.0; 8]),
-    )
-    .unwrap();
     // Logits (0.2, 1.5): male with p = sigmoid(1.3) = 0.7858; age 30 + mean R / 25.5.
-    let w_ga = [0.0, 0.0, 1.0 / 2550.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-    fs::create_dir_all(tmp.path().join("genderage")).unwrap();
-    fs::write(
-        tmp.path().join("genderage/genderage.onnx"),
-        onnx::pool_linear(&[1, 3, 96, 96], &w_ga, &[0.2, 1.5, 0.30]),
-    )
-    .unwrap();
+    install_tiny_optional_models(tmp.path(), 1.5);
     let with = tmp.path().display().to_string();
     let out = dir.path().join("o2");
     let (code, err, inv) = analyze_dir(&root, &out, &["--quiet", "--models", &with]);

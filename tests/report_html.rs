@@ -96,19 +96,7 @@ fn demo_report_renders_in_headless_chromium_with_every_section_and_chart() {
     let demo = common::demo_corpus(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo"));
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
-    let roots: Vec<String> = ["dataset_3", "dataset2", "DEEPFAKE_DATASETS"]
-        .iter()
-        .map(|r| demo.join(r).display().to_string())
-        .collect();
-    let mut args = vec![
-        "analyze",
-        "--cpu",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(roots.iter().map(String::as_str));
-    let o = common::engine(&args);
+    let o = common::analyze_demo(&demo, &out, &["--cpu"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let page = out.join("report.html");
     let html = std::fs::read_to_string(&page).expect("report.html written");

@@ -297,19 +297,7 @@ fn method_counts_are_exact_for_ffpp_and_dfdc_layouts() {
 fn demo_selection_balances_scene_with_partial_metadata_axes() {
     let demo = common::demo_corpus(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo"));
     let out = tempfile::tempdir().unwrap();
-    let roots: Vec<String> = ["dataset_3", "dataset2", "DEEPFAKE_DATASETS"]
-        .iter()
-        .map(|r| demo.join(r).display().to_string())
-        .collect();
-    let mut args = vec![
-        "analyze",
-        "--cpu",
-        "--quiet",
-        "--out",
-        out.path().to_str().unwrap(),
-    ];
-    args.extend(roots.iter().map(String::as_str));
-    let o = common::engine(&args);
+    let o = common::analyze_demo(&demo, out.path(), &["--cpu"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let balance = read_json(&out.path().join("diversity_balance.json"));
     let scene = &balance["axes"]["scene"]["selected"]["counts"];
@@ -337,15 +325,8 @@ fn demo_selection_balances_scene_with_partial_metadata_axes() {
     );
     // Same seed, same bytes.
     let again = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "analyze",
-        "--cpu",
-        "--quiet",
-        "--out",
-        again.path().to_str().unwrap(),
-    ];
-    args.extend(roots.iter().map(String::as_str));
-    assert!(common::engine(&args).status.success());
+    let o = common::analyze_demo(&demo, again.path(), &["--cpu"]);
+    assert!(o.status.success());
     for f in ["real_sources.jsonl", "diversity_balance.json"] {
         assert_eq!(
             std::fs::read(out.path().join(f)).unwrap(),

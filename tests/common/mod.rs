@@ -102,6 +102,23 @@ pub fn demo_corpus(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// The demo corpus's three roots, in the order `make demo` passes them.
+pub const DEMO_ROOTS: [&str; 3] = ["dataset_3", "dataset2", "DEEPFAKE_DATASETS"];
+
+/// `engine analyze` of the demo corpus at `demo` into `out`, quiet, with
+/// `extra` flags.
+pub fn analyze_demo(demo: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_engine"))
+        .arg("analyze")
+        .args(DEMO_ROOTS.iter().map(|r| demo.join(r)))
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .expect("engine runs")
+}
+
 /// sha256 of every file under `root` (links followed once, loops skipped),
 /// keyed by relative path. Directories are listed too (value "dir") so a new
 /// empty directory is noticed.
