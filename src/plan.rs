@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::dedup::DedupOutcome;
+use crate::faces::summary::median;
 use crate::labels::Label;
 use crate::record::VideoRecord;
 use crate::report::CLIP_LENGTH_S;
@@ -85,19 +86,6 @@ pub fn family_of(method: &str) -> Option<&'static str> {
                 .any(|n| m == *n || m.contains(n) && n.len() > 3)
         })
         .map(|(f, _)| *f)
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
 }
 
 fn r3(x: Option<f64>) -> Value {

@@ -341,14 +341,43 @@ fn open(runtime: &Runtime, path: &Path, device: Device) -> Result<Mutex<Session>
     Ok(Mutex::new(s))
 }
 
-/// A face-embedding model (one session behind a mutex: one embedding per
-/// face, far cheaper than detection).
-pub struct IdentityModel {
+/// What both optional models hold: one session behind a mutex (one call per
+/// face, far cheaper than detection), the preprocessing, and what identifies
+/// the model file.
+struct LoadedModel {
     session: Mutex<Session>,
     prep: Prep,
     name: String,
     file_bytes: u64,
 }
+
+impl LoadedModel {
+    /// Open the model of `entry` at `path`, with the model kind's default
+    /// input side, mean and std where the entry gives none.
+    fn load(
+        runtime: &Runtime,
+        entry: &Entry,
+        path: &Path,
+        device: Device,
+        (side, mean, std): (u32, f32, f32),
+    ) -> Result<LoadedModel, FaceSetupError> {
+        Ok(LoadedModel {
+            session: open(runtime, path, device)?,
+            prep: Prep::from_entry(entry, path, side, mean, std)?,
+            name: entry.name.clone(),
+            file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
+        })
+    }
+
+    /// Registry name and file size: part of the catalog's stage name, so
+    /// results are recomputed when the model is added, removed or replaced.
+    fn tag(&self) -> String {
+        format!("{}:{}", self.name, self.file_bytes)
+    }
+}
+
+/// A face-embedding model.
+pub struct IdentityModel(LoadedModel);
 
 impl IdentityModel {
     /// Open the model of `entry` at `path`. Defaults: 112×112, RGB,
@@ -359,30 +388,25 @@ impl IdentityModel {
         path: &Path,
         device: Device,
     ) -> Result<IdentityModel, FaceSetupError> {
-        Ok(IdentityModel {
-            session: open(runtime, path, device)?,
-            prep: Prep::from_entry(entry, path, 112, 127.5, 127.5)?,
-            name: entry.name.clone(),
-            file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
-        })
+        LoadedModel::load(runtime, entry, path, device, (112, 127.5, 127.5)).map(IdentityModel)
     }
 
     /// Registry name of the model.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
-    /// Registry name and file size: part of the catalog's stage name, so
-    /// results are recomputed when the model is added, removed or replaced.
+    /// Registry name and file size, for the catalog's stage name.
     pub fn tag(&self) -> String {
-        format!("{}:{}", self.name, self.file_bytes)
+        self.0.tag()
     }
 
     /// The L2-normalised embedding of `face` (found in `image`).
     pub fn embed(&self, image: RgbImage<'_>, face: &Face) -> Result<Vec<f32>, FaceError> {
         image.check()?;
-        let crop = aligned_crop(image, face, self.prep.width, self.prep.height);
-        let mut v = run_first(&self.session, "identity model", &self.prep.tensor(&crop))?;
+        let prep = &self.0.prep;
+        let crop = aligned_crop(image, face, prep.width, prep.height);
+        let mut v = run_first(&self.0.session, "identity model", &prep.tensor(&crop))?;
         if v.is_empty() {
             return Err(FaceError::output("identity model", "empty embedding"));
         }
@@ -399,12 +423,7 @@ impl IdentityModel {
 }
 
 /// An age/gender model.
-pub struct GenderAgeModel {
-    session: Mutex<Session>,
-    prep: Prep,
-    name: String,
-    file_bytes: u64,
-}
+pub struct GenderAgeModel(LoadedModel);
 
 impl GenderAgeModel {
     /// Open the model of `entry` at `path`. Defaults: 96×96, RGB, raw 0–255
@@ -415,30 +434,25 @@ impl GenderAgeModel {
         path: &Path,
         device: Device,
     ) -> Result<GenderAgeModel, FaceSetupError> {
-        Ok(GenderAgeModel {
-            session: open(runtime, path, device)?,
-            prep: Prep::from_entry(entry, path, 96, 0.0, 1.0)?,
-            name: entry.name.clone(),
-            file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
-        })
+        LoadedModel::load(runtime, entry, path, device, (96, 0.0, 1.0)).map(GenderAgeModel)
     }
 
     /// Registry name of the model.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
-    /// Registry name and file size: part of the catalog's stage name, so
-    /// results are recomputed when the model is added, removed or replaced.
+    /// Registry name and file size, for the catalog's stage name.
     pub fn tag(&self) -> String {
-        format!("{}:{}", self.name, self.file_bytes)
+        self.0.tag()
     }
 
     /// Age and gender of `face` (found in `image`).
     pub fn estimate(&self, image: RgbImage<'_>, face: &Face) -> Result<Demographics, FaceError> {
         image.check()?;
-        let crop = box_crop(image, face, self.prep.width, self.prep.height);
-        let out = run_first(&self.session, "age/gender model", &self.prep.tensor(&crop))?;
+        let prep = &self.0.prep;
+        let crop = box_crop(image, face, prep.width, prep.height);
+        let out = run_first(&self.0.session, "age/gender model", &prep.tensor(&crop))?;
         decode_genderage(&out)
     }
 }
