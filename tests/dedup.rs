@@ -19,27 +19,6 @@ fn ffmpeg(args: &[&str]) {
     assert!(ok, "ffmpeg {args:?}");
 }
 
-fn lavfi(out: &Path, source: &str, seconds: u32, vf: &str) {
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        source,
-        "-t",
-        &seconds.to_string(),
-        "-vf",
-        vf,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        out.to_str().unwrap(),
-    ]);
-}
-
 fn transform(src: &Path, out: &Path, args: &[&str]) {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let mut all = vec!["-i", src.to_str().unwrap()];
@@ -56,7 +35,7 @@ fn studio(out: &Path, x_expr: &str, y_expr: &str, shade: &str) {
          drawbox=x=420:y=60:w=160:h=90:color=0x304050:t=fill[bg];\
          color=c={shade}:s=90x130:r=25[p];[bg][p]overlay=x='{x_expr}':y='{y_expr}'"
     );
-    lavfi(out, &graph, 12, "noise=alls=4:allf=t:all_seed=5");
+    common::make_x264(out, &graph, 12.0, "noise=alls=4:allf=t:all_seed=5");
 }
 
 #[test]
@@ -67,10 +46,10 @@ fn copies_cluster_with_their_source_and_look_alikes_stay_apart() {
     let src = a.join("source.mp4");
     // Footage that changes over time (a zoom), as camera footage does: a
     // nearly static test card would make every frame look like every other.
-    lavfi(
+    common::make_x264(
         &src,
         "mandelbrot=s=640x360:r=25",
-        12,
+        12.0,
         "noise=alls=5:allf=t:all_seed=2",
     );
     let copies = [
@@ -119,34 +98,34 @@ fn copies_cluster_with_their_source_and_look_alikes_stay_apart() {
         "0xc09070",
     );
     studio(&a.join("studio_take3.mp4"), "100+30*t", "200", "0xe0b090");
-    lavfi(
+    common::make_x264(
         &a.join("palette_1.mp4"),
         "cellauto=rule=30:seed=1:s=640x360:r=25",
-        12,
+        12.0,
         "null",
     );
-    lavfi(
+    common::make_x264(
         &b.join("palette_2.mp4"),
         "cellauto=rule=30:seed=2:s=640x360:r=25",
-        12,
+        12.0,
         "null",
     );
-    lavfi(
+    common::make_x264(
         &b.join("palette_3.mp4"),
         "cellauto=rule=110:seed=3:s=640x360:r=25",
-        12,
+        12.0,
         "null",
     );
-    lavfi(
+    common::make_x264(
         &a.join("other_testcard.mp4"),
         "testsrc=s=640x360:r=25",
-        12,
+        12.0,
         "null",
     );
-    lavfi(
+    common::make_x264(
         &b.join("life.mp4"),
         "life=s=640x360:r=25:seed=7:ratio=0.2",
-        12,
+        12.0,
         "null",
     );
 

@@ -7,34 +7,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{make_video, read_jsonl};
+use common::{make_x264, read_jsonl};
 use serde_json::Value;
 
 /// A camera-like scene: moving test card, light sensor noise.
 const SCENE: &str = "testsrc2=s=640x360:r=25";
 const SCENE_FILTER: &str = "noise=alls=6:allf=t:all_seed=1";
-
-fn x264(vf: &str) -> Vec<String> {
-    [
-        "-vf",
-        vf,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-fn make(path: &Path, source: &str, seconds: f64, vf: &str) {
-    let args = x264(vf);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    make_video(path, source, seconds, &args);
-}
 
 fn analyse(root: &Path, out: &Path, extra: &[&str]) -> BTreeMap<String, Value> {
     let mut args = vec![
@@ -69,14 +47,14 @@ fn classes(line: &Value) -> (String, String, String) {
 fn planted_dark_blurry_static_videos_are_classified_so_and_copies_agree() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("planted");
-    make(&root.join("normal.mp4"), SCENE, 4.0, SCENE_FILTER);
-    make(
+    make_x264(&root.join("normal.mp4"), SCENE, 4.0, SCENE_FILTER);
+    make_x264(
         &root.join("dark.mp4"),
         SCENE,
         4.0,
         &format!("{SCENE_FILTER},eq=brightness=-0.45:contrast=0.4"),
     );
-    make(
+    make_x264(
         &root.join("blurry.mp4"),
         SCENE,
         4.0,
@@ -196,8 +174,8 @@ fn gpu_path_on_lavapipe_matches_cpu_path_through_the_whole_run() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("r");
-    make(&root.join("a.mp4"), SCENE, 3.0, SCENE_FILTER);
-    make(
+    make_x264(&root.join("a.mp4"), SCENE, 3.0, SCENE_FILTER);
+    make_x264(
         &root.join("b.mp4"),
         "mandelbrot=s=320x240:r=25",
         3.0,

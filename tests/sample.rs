@@ -14,35 +14,6 @@ use serde_json::Value;
 const INDOOR: usize = 16;
 const OUTDOOR: usize = 4;
 
-fn encode(out: &Path, source: &str, seconds: f64, vf: &str) {
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            source,
-        ])
-        .args(["-t", &seconds.to_string(), "-vf", vf])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .arg(out)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg {source}");
-}
-
 /// A home-grown root: 16 indoor and 4 outdoor real videos (80:20), each
 /// distinct footage, some dark; plus a re-encoded copy, a fake, a short real
 /// and a broken file, all described by a sidecar JSON.
@@ -72,7 +43,7 @@ fn corpus(root: &Path) {
         } else {
             ""
         };
-        encode(
+        common::make_x264(
             &root.join(&rel),
             &source,
             10.6 + (i % 3) as f64 * 7.0,
@@ -105,14 +76,14 @@ fn corpus(root: &Path) {
     side.push(
         r#"{"file": "copies/v00_small.mp4", "label": "real", "scene": "indoor_selfie"}"#.into(),
     );
-    encode(
+    common::make_x264(
         &root.join("fakes/f0.mp4"),
         "testsrc2=s=192x144:r=25",
         12.0,
         "null",
     );
     side.push(r#"{"file": "fakes/f0.mp4", "label": "fake", "scene": "outdoor_interview"}"#.into());
-    encode(
+    common::make_x264(
         &root.join("short/s0.mp4"),
         "smptebars=s=192x144:r=25",
         5.0,

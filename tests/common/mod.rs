@@ -40,6 +40,26 @@ pub fn make_video(path: &Path, source: &str, seconds: f64, out_args: &[&str]) {
     assert!(status.success(), "ffmpeg failed to make {}", path.display());
 }
 
+/// Encode `seconds` of the lavfi `source` through the filter `vf` with
+/// libx264 (ultrafast, yuv420p).
+pub fn make_x264(path: &Path, source: &str, seconds: f64, vf: &str) {
+    make_video(
+        path,
+        source,
+        seconds,
+        &[
+            "-vf",
+            vf,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+}
+
 /// Run the `engine` binary with `args`.
 pub fn engine(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_engine"))
