@@ -11,7 +11,9 @@
 use std::time::Instant;
 
 use criterion::Criterion;
-use engine::dedup::{HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, NEIGHBOURS_PER_FRAME};
+use engine::neighbours::{
+    HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, NEIGHBOURS_PER_POINT as NEIGHBOURS_PER_FRAME,
+};
 use hnsw_rs::prelude::*;
 
 const FRAMES_PER_VIDEO: usize = 16;

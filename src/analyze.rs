@@ -1,5 +1,15 @@
-//! `engine analyze`: scan → labels → probe → report, with every stage result
-//! stored in the catalog as it is made.
+//! `engine analyze`: the stages in order, with every per-file result stored
+//! in the catalog as it is made.
+//!
+//! [`run`]: choose the compute path (`--gpu` without a GPU fails first) →
+//! load the face pass (missing models disable it with a warning) → scan and
+//! label every root → probe (catalog stage `probe@1`) → sample and measure
+//! frames and faces (catalog stage `frames@…`) → [`conclude`]: dedup,
+//! selection, fake catalog, recommendations and the documents → write
+//! `inventory.jsonl`, `dedup_report.json`, `real_sources.jsonl`,
+//! `diversity_balance.json`, `report.json` and `report.html`, each
+//! atomically. [`conclude`] is pure: the same records give the same bytes,
+//! so a resumed run writes what an uninterrupted one would.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::catalog::{Catalog, ResultSender};
-use crate::cli::{AnalyzeConfig, Backend, UsageError};
+use crate::cli::{AnalyzeConfig, UsageError};
 use crate::dedup;
 use crate::faces::{self, FacePass, FaceSummary, FrameFaces, OptionalEstimates, RgbImage};
 use crate::frames::{self, SampledFrame};
@@ -70,14 +80,9 @@ pub struct Summary {
 pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
     let started = Instant::now();
     // Choose the compute path first: `--gpu` without a GPU fails before any work.
-    let choice = match cfg.backend {
-        Backend::Auto => BackendChoice::Auto,
-        Backend::Cpu => BackendChoice::Cpu,
-        Backend::Gpu => BackendChoice::Gpu,
-    };
-    let (backend, frame_backend) = match stats::select_backend(choice) {
+    let (backend, frame_backend) = match stats::select_backend(cfg.backend) {
         Ok(b) => b,
-        Err(e) if cfg.backend == Backend::Gpu => {
+        Err(e) if cfg.backend == BackendChoice::Gpu => {
             return Err(UsageError::NoGpu(e.to_string()).into())
         }
         Err(e) => return Err(e.into()),
@@ -167,20 +172,18 @@ pub fn conclude(
         }
     }
     let selection = sample::select(records, opts, face_pass_ran);
-    let mut report_doc = report::build_report(datasets, records, concerns);
-    if let Some(obj) = report_doc.as_object_mut() {
-        obj.insert("face_pass".into(), face_pass_line.into());
-        obj.insert(
-            "diversity_gaps".into(),
-            serde_json::to_value(&selection.gaps)?,
-        );
-        obj.insert("fake_catalog".into(), plan::fake_catalog(records, &dedup));
-        obj.insert(
-            "pipeline_recommendations".into(),
-            plan::recommendations(records, &selection, &dedup),
-        );
-    }
-    let dedup_doc = report::dedup_doc(records, &dedup);
+    let report_doc = report::build_report(
+        datasets,
+        records,
+        concerns,
+        report::ReportParts {
+            face_pass: face_pass_line.to_string(),
+            diversity_gaps: selection.gaps.clone(),
+            fake_catalog: plan::fake_catalog(records, &dedup),
+            pipeline_recommendations: plan::recommendations(records, &selection, &dedup),
+        },
+    );
+    let dedup_doc = dedup::report(records, &dedup);
     let html = html::render(&html::Inputs {
         report: &report_doc,
         balance: &selection.balance,
@@ -206,7 +209,7 @@ fn load_face_pass(cfg: &AnalyzeConfig) -> (Option<FacePass>, String) {
             "face pass off (--no-faces): face axes are gaps".into(),
         );
     }
-    match FacePass::load(&cfg.models_dir, cfg.backend == Backend::Gpu) {
+    match FacePass::load(&cfg.models_dir, cfg.backend == BackendChoice::Gpu) {
         Ok(pass) => {
             let line = format!(
                 "{} on {} frames per video",
@@ -427,7 +430,7 @@ fn frames_stage(
     let writer = catalog.writer(&stage)?;
     let sender = writer.sender();
     let k = cfg.frames;
-    let is_cpu = backend.name().to_ascii_lowercase().starts_with("cpu");
+    let is_cpu = backend.on_cpu();
     let results: Vec<(usize, FramesResult)> = {
         let recs: &[VideoRecord] = records;
         let sample = |i: usize| -> Result<Decoded, String> {

@@ -1,4 +1,7 @@
-//! Command-line flags, parsed once into a plain [`AnalyzeConfig`].
+//! Command-line flags, parsed once into a plain [`AnalyzeConfig`]: roots
+//! checked (exist, are directories, not given twice, `--out` not inside
+//! one), Windows spellings accepted, the compute path chosen. Usage errors
+//! ([`UsageError`]) exit 2.
 
 use std::path::{Path, PathBuf};
 
@@ -6,16 +9,19 @@ use clap::{Parser, Subcommand};
 use thiserror::Error;
 
 use crate::paths;
+use crate::stats::BackendChoice;
 
 /// Default output directory, relative to the working directory.
 pub const DEFAULT_OUT_DIR: &str = "staging/dataset_analysis";
 
 /// engine: content analysis of deepfake video datasets.
 ///
-/// Inventories every video under the given dataset roots (container, codec,
-/// resolution, fps, duration, bitrate, and real/fake labels from the datasets'
-/// own metadata), and writes the results to an output directory. Input roots
-/// are only ever read.
+/// Answers "which real videos, how many 10-second clips from each, and why"
+/// for deepfake-detector datasets: inventories every video under the given
+/// roots (container, codec, resolution, fps, duration, bitrate, and labels
+/// from the datasets' own metadata), measures frames and faces, finds
+/// near-duplicates across roots, and selects a balanced set of real videos
+/// with a clip plan. Input roots are only ever read.
 #[derive(Debug, Parser)]
 #[command(name = "engine", version, about, long_about = None)]
 pub struct Cli {
@@ -27,14 +33,20 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Analyse dataset roots and write inventory.jsonl and report.json.
+    /// Analyse dataset roots: inventory, quality, faces, near-duplicates and a
+    /// balanced selection of real videos.
     ///
     /// Every video file under each ROOT is probed in-process; labels come from
     /// the datasets' metadata (DFDC metadata.json, FaceForensics++ layout,
     /// Celeb-DF lists, FakeAVCeleb meta_data.csv, DeeperForensics lists,
-    /// DeepfakeBench JSON, sidecar JSON). Results are stored in a SQLite
-    /// catalog in the output directory as they are made: a rerun skips
-    /// unchanged files, and a killed run resumes where it stopped.
+    /// DeepfakeBench JSON, sidecar JSON). Sampled frames are measured on a GPU
+    /// (wgpu) or the identical CPU path, faces by ONNX models. Writes to the
+    /// output directory: inventory.jsonl (one line per file), report.json
+    /// (per dataset, fake catalog, recommendations, concerns),
+    /// dedup_report.json, real_sources.jsonl (the selection with its clips),
+    /// diversity_balance.json (quotas, what was met and why not) and
+    /// report.html. Results are stored in a SQLite catalog there as they are
+    /// made: a rerun skips unchanged files, and a killed run resumes.
     #[command(
         after_help = "Examples:\n  engine analyze X:\\dataset_3 X:\\dataset2 X:\\DEEPFAKE_DATASETS\n  engine analyze /data/ffpp /data/dfdc --out /tmp/analysis --jobs 8"
     )]
@@ -112,7 +124,7 @@ pub struct AnalyzeArgs {
     pub budget: Option<usize>,
 
     /// Most 10-second clips planned from one video.
-    #[arg(long, value_name = "N", default_value_t = crate::sample::DEFAULT_CLIPS_PER_VIDEO_MAX)]
+    #[arg(long, value_name = "N", default_value_t = crate::policy::DEFAULT_CLIPS_PER_VIDEO_MAX)]
     pub clips_per_video_max: usize,
 
     /// Worker threads (default: one per CPU core).
@@ -126,17 +138,6 @@ pub struct AnalyzeArgs {
     /// No progress bars; only errors and the final summary line.
     #[arg(long, short)]
     pub quiet: bool,
-}
-
-/// Which compute path frame statistics use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// A GPU if one is found, else the CPU.
-    Auto,
-    /// The CPU (rayon).
-    Cpu,
-    /// A GPU, or fail.
-    Gpu,
 }
 
 /// One input root.
@@ -162,7 +163,7 @@ pub struct AnalyzeConfig {
     /// Output directory.
     pub out_dir: PathBuf,
     /// Compute path for frame statistics.
-    pub backend: Backend,
+    pub backend: BackendChoice,
     /// Frames sampled per video.
     pub frames: usize,
     /// Sampled frames per video that go to the face pass (0: no face pass).
@@ -253,9 +254,9 @@ impl AnalyzeConfig {
             }
         }
         let backend = match (args.cpu, args.gpu) {
-            (true, _) => Backend::Cpu,
-            (_, true) => Backend::Gpu,
-            _ => Backend::Auto,
+            (true, _) => BackendChoice::Cpu,
+            (_, true) => BackendChoice::Gpu,
+            _ => BackendChoice::Auto,
         };
         let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
             std::thread::available_parallelism()

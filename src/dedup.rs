@@ -4,7 +4,7 @@
 //!
 //! Near-duplicate search: every informative frame embedding of every readable
 //! video is indexed (an HNSW index from `hnsw_rs` above
-//! [`BRUTE_FORCE_MAX_FRAMES`] frames, exact search below it); each frame's
+//! [`neighbours::BRUTE_FORCE_MAX_POINTS`] frames, exact search below it); each frame's
 //! neighbours within [`FRAME_MATCH_MAX_L2`] that belong to other videos make
 //! candidate pairs. Each candidate pair is then verified exactly on the two
 //! videos' own frames: enough frames of one must match the other, in the same
@@ -24,44 +24,13 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::labels::Label;
+use crate::neighbours::{self, neighbours_within};
+use crate::policy::{
+    FRAME_MATCH_MAX_L2, MIN_EMBEDDING_NORM, MIN_MATCHED_FRACTION, MIN_MATCHED_FRAMES,
+    MIN_ORDER_AGREEMENT, SAME_DURATION_S,
+};
 use crate::record::VideoRecord;
-
-/// Two frames match when the L2 distance of their unit embeddings is at most
-/// this (cosine similarity ≥ 1 − d²/2 = 0.92). Measured here: frames of
-/// transformed copies (re-encode at CRF 40, 240p, trim, MPEG-4 remux) sit at
-/// 0.05–0.17 from their source's; consecutive frames of one zooming shot at
-/// 0.19–0.39; one studio background with a different person at 0.76.
-pub const FRAME_MATCH_MAX_L2: f32 = 0.4;
-
-/// At least this many frames of one video must match the other.
-pub const MIN_MATCHED_FRAMES: usize = 3;
-
-/// ...and at least this share of the informative frames of the covered video,
-/// so a copy trimmed to half (covered by its source) still matches.
-pub const MIN_MATCHED_FRACTION: f64 = 0.6;
-
-/// Share of consecutive matched frames whose times in the other video do not
-/// go backwards: footage shared by copies plays in the same order, while two
-/// different videos that share a few bland frames match at random times.
-pub const MIN_ORDER_AGREEMENT: f64 = 0.75;
-
-/// Embeddings with a norm below this are flat frames (black, one colour): they
-/// say nothing about the content and are neither indexed nor matched.
-const MIN_EMBEDDING_NORM: f32 = 0.5;
-
-/// Up to this many frames the neighbours are found by exact search (all pairs,
-/// deterministic, ~0.1 s at 20k frames); above it by an HNSW index.
-pub const BRUTE_FORCE_MAX_FRAMES: usize = 20_000;
-
-/// HNSW neighbours per layer (M). Chosen by the dedup bench for recall ≥ 0.99.
-pub const HNSW_M: usize = 24;
-/// HNSW construction beam width.
-pub const HNSW_EF_CONSTRUCTION: usize = 200;
-/// HNSW search beam width.
-pub const HNSW_EF_SEARCH: usize = 96;
-/// Neighbours asked for per frame: a frame can have several copies (one per
-/// duplicate video) plus the neighbouring frames of its own video.
-pub const NEIGHBOURS_PER_FRAME: usize = 24;
+use crate::unionfind::UnionFind;
 
 /// Bytes hashed first when sizes collide; only files whose prefixes agree are
 /// hashed in full.
@@ -118,7 +87,7 @@ fn covered_by(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<PairMatch> {
     for &i in &ia {
         let best = ib
             .iter()
-            .map(|&j| (j, l2(&a.embeddings[i], &b.embeddings[j])))
+            .map(|&j| (j, neighbours::l2(&a.embeddings[i], &b.embeddings[j])))
             .min_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
         if let Some((j, d)) = best {
             if d <= FRAME_MATCH_MAX_L2 {
@@ -157,14 +126,6 @@ fn norm(v: &[f32]) -> f32 {
     v.iter().map(|x| x * x).sum::<f32>().sqrt()
 }
 
-fn l2(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f32>()
-        .sqrt()
-}
-
 /// Candidate video pairs (i < j): some informative frame of one has a frame of
 /// the other among its neighbours within [`FRAME_MATCH_MAX_L2`].
 pub fn candidate_pairs(videos: &[VideoFrames<'_>]) -> BTreeSet<(usize, usize)> {
@@ -186,60 +147,6 @@ pub fn candidate_pairs(videos: &[VideoFrames<'_>]) -> BTreeSet<(usize, usize)> {
         }
     }
     pairs
-}
-
-/// For each point `(vector, group)`, the indices of the points of other
-/// groups within L2 distance `max_l2`: exact search up to
-/// [`BRUTE_FORCE_MAX_FRAMES`] points, an HNSW index above (which may miss a
-/// few; see the dedup bench for its recall).
-pub fn neighbours_within(points: &[(&[f32], usize)], max_l2: f32) -> Vec<Vec<usize>> {
-    if points.len() <= BRUTE_FORCE_MAX_FRAMES {
-        exact_neighbours(points, max_l2)
-    } else {
-        hnsw_neighbours(points, max_l2)
-    }
-}
-
-/// For each point, the points within `max_l2` (exact).
-fn exact_neighbours(points: &[(&[f32], usize)], max_l2: f32) -> Vec<Vec<usize>> {
-    use rayon::prelude::*;
-    (0..points.len())
-        .into_par_iter()
-        .map(|p| {
-            (0..points.len())
-                .filter(|&q| q != p && points[q].1 != points[p].1)
-                .filter(|&q| l2(points[p].0, points[q].0) <= max_l2)
-                .collect()
-        })
-        .collect()
-}
-
-/// For each point, its HNSW neighbours of other groups within `max_l2`.
-fn hnsw_neighbours(points: &[(&[f32], usize)], max_l2: f32) -> Vec<Vec<usize>> {
-    use hnsw_rs::prelude::*;
-    let layers = 16;
-    let index: Hnsw<f32, DistL2> = Hnsw::new(
-        HNSW_M,
-        points.len(),
-        layers,
-        HNSW_EF_CONSTRUCTION,
-        DistL2 {},
-    );
-    let data: Vec<(&[f32], usize)> = points.iter().enumerate().map(|(i, p)| (p.0, i)).collect();
-    index.parallel_insert_slice(&data);
-    let queries: Vec<Vec<f32>> = points.iter().map(|p| p.0.to_vec()).collect();
-    index
-        .parallel_search(&queries, NEIGHBOURS_PER_FRAME, HNSW_EF_SEARCH)
-        .into_iter()
-        .enumerate()
-        .map(|(p, found)| {
-            found
-                .into_iter()
-                .filter(|n| n.distance <= max_l2 && points[n.d_id].1 != points[p].1)
-                .map(|n| n.d_id)
-                .collect()
-        })
-        .collect()
 }
 
 /// BLAKE3 of a file, whole or its first `limit` bytes.
@@ -313,13 +220,45 @@ pub struct ClusterMember {
     pub similarity: Option<f64>,
 }
 
+/// How a cluster's members are copies of each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterKind {
+    /// All members are byte-identical.
+    Exact,
+    /// Some member is a transformed copy (re-encoded, rescaled, trimmed, remuxed).
+    Near,
+}
+
+impl ClusterKind {
+    /// The name written to the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterKind::Exact => "exact",
+            ClusterKind::Near => "near",
+        }
+    }
+}
+
+/// A fake→original link found by content, checked against the metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetadataCheck {
+    /// The metadata names the same original (or a copy of it).
+    Agrees,
+    /// The metadata names another video.
+    Disagrees,
+    /// The metadata names no original.
+    NoMetadata,
+}
+
 /// A group of copies of one piece of footage.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cluster {
     /// Stable id: clusters are numbered in order of their kept member's path.
     pub id: usize,
     /// `exact` when all members are byte-identical, else `near`.
-    pub kind: &'static str,
+    pub kind: ClusterKind,
     /// Members in path order.
     pub members: Vec<ClusterMember>,
     /// Displayed path of the member every later stage uses.
@@ -341,8 +280,8 @@ pub struct FakeOriginalLink {
     pub similarity: f64,
     /// The original named by the fake's metadata, if any.
     pub metadata_original: Option<String>,
-    /// `agrees`, `disagrees` or `no_metadata`.
-    pub metadata_check: &'static str,
+    /// Whether the fake's metadata names the same original.
+    pub metadata_check: MetadataCheck,
 }
 
 /// What the dedup stage found.
@@ -369,14 +308,14 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
     let idx: Vec<usize> = (0..records.len())
         .filter(|&i| records[i].is_readable())
         .collect();
-    let mut parent: Vec<usize> = (0..records.len()).collect();
+    let mut sets = UnionFind::new(records.len());
     // Exact copies.
     let exact = exact_groups(records, &idx);
     let mut exact_of: HashMap<usize, usize> = HashMap::new();
     for g in &exact {
         for &i in g {
             exact_of.insert(i, g[0]);
-            union(&mut parent, g[0], i);
+            sets.union(g[0], i);
         }
     }
     // Near copies.
@@ -404,7 +343,7 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
         };
         let (x, y) = (&records[ra], &records[rb]);
         if may_merge(x, y) {
-            union(&mut parent, ra, rb);
+            sets.union(ra, rb);
             matches.insert((ra, rb), m);
         } else if x.labels.label != y.labels.label {
             // One real, one fake (two fakes of different methods are neither
@@ -425,7 +364,7 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
     // Clusters.
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for &i in &idx {
-        groups.entry(find_root(&mut parent, i)).or_default().push(i);
+        groups.entry(sets.find(i)).or_default().push(i);
     }
     let mut clusters: Vec<(usize, Vec<usize>)> = groups
         .into_values()
@@ -469,7 +408,11 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
         }
         out.clusters.push(Cluster {
             id,
-            kind: if all_exact { "exact" } else { "near" },
+            kind: if all_exact {
+                ClusterKind::Exact
+            } else {
+                ClusterKind::Near
+            },
             members: ms.iter().map(|&i| member_of(i)).collect(),
             kept: records[kept].path.clone(),
             reason: keep_reason(records, kept, &members),
@@ -480,8 +423,8 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
         let f = &records[fake];
         let by_content = records[real].path.clone();
         let check = match &f.original_path {
-            None => "no_metadata",
-            Some(o) if *o == by_content => "agrees",
+            None => MetadataCheck::NoMetadata,
+            Some(o) if *o == by_content => MetadataCheck::Agrees,
             Some(o) => {
                 // The metadata may name another copy of the same footage.
                 let same_cluster = records
@@ -491,9 +434,9 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
                     .zip(out.membership.get(&real))
                     .is_some_and(|(a, b)| a.0 == b.0);
                 if same_cluster {
-                    "agrees"
+                    MetadataCheck::Agrees
                 } else {
-                    "disagrees"
+                    MetadataCheck::Disagrees
                 }
             }
         };
@@ -509,6 +452,131 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
     out
 }
 
+/// The thresholds `dedup_report.json` was made with.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupParameters {
+    /// [`FRAME_MATCH_MAX_L2`].
+    pub frame_match_max_l2: f32,
+    /// [`MIN_MATCHED_FRAMES`].
+    pub min_matched_frames: usize,
+    /// [`MIN_MATCHED_FRACTION`].
+    pub min_matched_fraction: f64,
+    /// [`MIN_ORDER_AGREEMENT`].
+    pub min_order_agreement: f64,
+    /// [`neighbours::BRUTE_FORCE_MAX_POINTS`].
+    pub exact_search_up_to_frames: usize,
+    /// The HNSW index above that.
+    pub hnsw: HnswParameters,
+}
+
+/// HNSW index parameters.
+#[derive(Debug, Clone, Serialize)]
+pub struct HnswParameters {
+    /// Neighbours per layer.
+    pub m: usize,
+    /// Construction beam.
+    pub ef_construction: usize,
+    /// Search beam.
+    pub ef_search: usize,
+}
+
+/// What dedup found, in numbers.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupSummary {
+    /// Readable videos (those dedup looked at).
+    pub readable_videos: usize,
+    /// Clusters of two or more.
+    pub clusters: usize,
+    /// Of those, byte-identical.
+    pub exact_clusters: usize,
+    /// Of those, with a transformed copy.
+    pub near_clusters: usize,
+    /// Videos in clusters.
+    pub videos_in_clusters: usize,
+    /// Members not kept.
+    pub videos_not_kept: usize,
+    /// Videos in clusters per dataset.
+    pub videos_in_clusters_per_dataset: BTreeMap<String, usize>,
+    /// Clusters whose members come from more than one dataset.
+    pub cross_dataset_clusters: usize,
+    /// Fakes whose frames match a real video.
+    pub fake_original_links: usize,
+    /// ...where the metadata names the same original.
+    pub fake_original_links_agreeing_with_metadata: usize,
+    /// ...where it names another.
+    pub fake_original_links_disagreeing_with_metadata: usize,
+    /// ...where it names none.
+    pub fake_original_links_without_metadata: usize,
+}
+
+/// The whole `dedup_report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupReport {
+    /// The thresholds.
+    pub parameters: DedupParameters,
+    /// In numbers.
+    pub summary: DedupSummary,
+    /// The clusters, by id.
+    pub clusters: Vec<Cluster>,
+    /// Fake→original evidence.
+    pub fake_original_links: Vec<FakeOriginalLink>,
+}
+
+/// The `dedup_report.json` document of `outcome` over `records`.
+pub fn report(records: &[VideoRecord], outcome: &DedupOutcome) -> DedupReport {
+    let mut per_dataset: BTreeMap<String, usize> = BTreeMap::new();
+    for &i in outcome.membership.keys() {
+        *per_dataset.entry(records[i].dataset.clone()).or_insert(0) += 1;
+    }
+    let cross_dataset = outcome
+        .clusters
+        .iter()
+        .filter(|c| c.members.iter().any(|m| m.dataset != c.members[0].dataset))
+        .count();
+    let links_by = |check: MetadataCheck| {
+        outcome
+            .links
+            .iter()
+            .filter(|l| l.metadata_check == check)
+            .count()
+    };
+    let kind = |k: ClusterKind| outcome.clusters.iter().filter(|c| c.kind == k).count();
+    DedupReport {
+        parameters: DedupParameters {
+            frame_match_max_l2: FRAME_MATCH_MAX_L2,
+            min_matched_frames: MIN_MATCHED_FRAMES,
+            min_matched_fraction: MIN_MATCHED_FRACTION,
+            min_order_agreement: MIN_ORDER_AGREEMENT,
+            exact_search_up_to_frames: neighbours::BRUTE_FORCE_MAX_POINTS,
+            hnsw: HnswParameters {
+                m: neighbours::HNSW_M,
+                ef_construction: neighbours::HNSW_EF_CONSTRUCTION,
+                ef_search: neighbours::HNSW_EF_SEARCH,
+            },
+        },
+        summary: DedupSummary {
+            readable_videos: records.iter().filter(|r| r.is_readable()).count(),
+            clusters: outcome.clusters.len(),
+            exact_clusters: kind(ClusterKind::Exact),
+            near_clusters: kind(ClusterKind::Near),
+            videos_in_clusters: outcome.membership.len(),
+            videos_not_kept: outcome
+                .membership
+                .values()
+                .filter(|(_, kept)| !kept)
+                .count(),
+            videos_in_clusters_per_dataset: per_dataset,
+            cross_dataset_clusters: cross_dataset,
+            fake_original_links: outcome.links.len(),
+            fake_original_links_agreeing_with_metadata: links_by(MetadataCheck::Agrees),
+            fake_original_links_disagreeing_with_metadata: links_by(MetadataCheck::Disagrees),
+            fake_original_links_without_metadata: links_by(MetadataCheck::NoMetadata),
+        },
+        clusters: outcome.clusters.clone(),
+        fake_original_links: outcome.links.clone(),
+    }
+}
+
 fn frames_of<'r>(
     with_frames: &[usize],
     frames: &'r [VideoFrames<'r>],
@@ -519,10 +587,6 @@ fn frames_of<'r>(
     let pb = with_frames.iter().position(|&i| i == b)?;
     Some((&frames[pa], &frames[pb]))
 }
-
-/// Durations within this many seconds count as equal when choosing the
-/// member to keep (re-encodes and remuxes differ by a frame or two).
-const SAME_DURATION_S: f64 = 0.5;
 
 /// The member to keep: real before unknown before fake, then the highest
 /// resolution, then the longest (a trimmed copy holds less footage), then the
@@ -564,22 +628,6 @@ fn keep_reason(records: &[VideoRecord], kept: usize, members: &[usize]) -> Strin
         others,
         if others == 1 { " is" } else { "s are" }
     )
-}
-
-fn find_root(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    i
-}
-
-fn union(parent: &mut [usize], a: usize, b: usize) {
-    let (ra, rb) = (find_root(parent, a), find_root(parent, b));
-    if ra != rb {
-        let (lo, hi) = (ra.min(rb), ra.max(rb));
-        parent[hi] = lo;
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //! size stays bounded (a few hundred KB for 10k videos; thumbnails of the
 //! [`TOP_CLUSTERS`] largest duplicate clusters are most of it).
 //!
+//! It renders from the typed documents ([`ReportDoc`], [`BalanceDoc`],
+//! [`DedupReport`]), never from JSON keys, so a renamed field is a compile
+//! error, not a blank cell.
+//!
 //! Every chart is an `<svg class="chart" data-chart="…">`: `composition`,
 //! `axis-<axis>` for each axis of `diversity_balance.json`, and
 //! `hist-duration`, `hist-brightness`, `hist-blur`, `hist-motion`. Bars are
@@ -18,11 +22,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use serde::Serialize;
 
+use crate::dedup::DedupReport;
 use crate::labels::Label;
+use crate::policy;
 use crate::quality;
 use crate::record::VideoRecord;
+use crate::report::ReportDoc;
+use crate::sample::document::{AxisDoc, BalanceDoc, ShortfallCause};
 use crate::sample::Pick;
 
 /// Largest near-duplicate clusters shown with thumbnails.
@@ -61,11 +69,11 @@ const COMPOSITION: [(&str, &str); 4] = [
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
     /// The `report.json` document.
-    pub report: &'a Value,
+    pub report: &'a ReportDoc,
     /// The `diversity_balance.json` document.
-    pub balance: &'a Value,
+    pub balance: &'a BalanceDoc,
     /// The `dedup_report.json` document.
-    pub dedup: &'a Value,
+    pub dedup: &'a DedupReport,
     /// Every record of the run.
     pub records: &'a [VideoRecord],
     /// The selected real videos (`real_sources.jsonl`).
@@ -90,7 +98,7 @@ pub fn render(inp: &Inputs<'_>) -> String {
     let _ = write!(
         h,
         "<footer id=\"end\">engine {} · written with the JSON outputs in this folder; self-contained, no network needed</footer>\n</main>\n</body>\n</html>\n",
-        esc(str_of(&inp.report["engine_version"]))
+        esc(inp.report.engine_version)
     );
     h
 }
@@ -113,39 +121,30 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn str_of(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_f64().unwrap_or(0.0)
-}
-
-fn count(v: &Value) -> u64 {
-    v.as_u64().unwrap_or(0)
-}
-
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-/// A JSON object's entries (empty if not an object).
-fn entries(v: &Value) -> Vec<(&String, &Value)> {
-    v.as_object()
-        .map(|m| m.iter().collect())
+/// The name a unit enum serialises to (`unreadable_video`, `over`, …).
+fn name_of<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
 }
 
-/// `{category: count}` as a map (non-numbers skipped).
-fn counts_of(v: &Value) -> BTreeMap<String, u64> {
-    entries(v)
-        .into_iter()
-        .filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n)))
-        .collect()
+/// An optional number as JSON writes it (`12.0`, `null`).
+fn json_num(x: Option<f64>) -> String {
+    serde_json::to_string(&x).unwrap_or_default()
+}
+
+/// A category's value in a per-category map, 0 when absent.
+fn at<T: Copy + Default>(m: &BTreeMap<String, T>, k: &str) -> T {
+    m.get(k).copied().unwrap_or_default()
 }
 
 /// Compact human number: 1234 → 1,234.
-fn thousands(n: u64) -> String {
+fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -168,8 +167,8 @@ fn short_path(p: &str, keep: usize) -> String {
 }
 
 /// The `n` largest entries by value (ties by key), and the sum of the rest.
-fn top_n(m: &BTreeMap<String, u64>, n: usize) -> (Vec<(String, u64)>, u64) {
-    let mut v: Vec<(String, u64)> = m.iter().map(|(k, &c)| (k.clone(), c)).collect();
+fn top_n(m: &BTreeMap<String, usize>, n: usize) -> (Vec<(String, usize)>, usize) {
+    let mut v: Vec<(String, usize)> = m.iter().map(|(k, &c)| (k.clone(), c)).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let rest = v.iter().skip(n).map(|(_, c)| c).sum();
     v.truncate(n);
@@ -192,14 +191,7 @@ fn legend(h: &mut String, items: &[(&str, &str, &str)]) {
 // ------------------------------------------------------------- sections --
 
 fn head(h: &mut String, inp: &Inputs<'_>) {
-    let roots: Vec<String> = inp.report["roots"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|r| esc(str_of(&r["root"])))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
+    let roots: Vec<String> = inp.report.roots.iter().map(|r| esc(&r.root)).collect();
     let _ = write!(
         h,
         r##"<!DOCTYPE html>
@@ -259,57 +251,59 @@ footer {{ color: #69727d; font-size: 12px; margin-top: 18px; }}
 }
 
 fn summary(h: &mut String, inp: &Inputs<'_>) {
-    let t = &inp.report["totals"];
+    let t = &inp.report.totals;
     let b = inp.balance;
     let _ = write!(
         h,
         "<section id=\"summary\">\n<h2>Summary</h2>\n<p><b>{}</b> video files in {} datasets: {} real, {} fake, {} unlabelled; {} unreadable. \
          Selected <b>{}</b> real videos for <b>{}</b> ten-second clips ({}).</p>\n<ul class=\"tight\">\n",
-        thousands(count(&t["total_videos"])),
-        entries(&inp.report["datasets"]).len(),
-        thousands(count(&t["real_videos"])),
-        thousands(count(&t["fake_videos"])),
-        thousands(count(&t["unknown_label_videos"])),
-        thousands(count(&t["unreadable_videos"])),
-        thousands(count(&b["total_selected"])),
-        thousands(count(&b["expected_clips"])),
-        esc(str_of(&b["total_reason"])),
+        thousands(t.total_videos),
+        inp.report.datasets.len(),
+        thousands(t.real_videos),
+        thousands(t.fake_videos),
+        thousands(t.unknown_label_videos),
+        thousands(t.unreadable_videos),
+        thousands(b.total_selected),
+        thousands(b.expected_clips),
+        esc(&b.total_reason),
     );
-    for (name, d) in entries(&inp.report["datasets"]) {
-        let layouts: Vec<String> = d["folder_structure"]["layouts_detected"]
-            .as_array()
-            .map(|a| a.iter().map(|l| esc(str_of(l))).collect())
-            .unwrap_or_default();
-        let methods = counts_of(&d["methods"]);
+    for (name, d) in &inp.report.datasets {
+        let layouts: Vec<String> = d
+            .folder_structure
+            .layouts_detected
+            .iter()
+            .map(|l| esc(l))
+            .collect();
+        let used = d.metadata_files_used.len();
         let _ = writeln!(
             h,
             "<li><b>{}</b> <span class=\"muted\">{}</span>: {} videos ({} real, {} fake, {} unlabelled, {} unreadable), {:.2} h; layout {}; {} fake method{}; {} metadata file{} used.</li>",
             esc(name),
-            esc(str_of(&d["root"])),
-            thousands(count(&d["total_videos"])),
-            thousands(count(&d["real_videos"])),
-            thousands(count(&d["fake_videos"])),
-            thousands(count(&d["unknown_label_videos"])),
-            thousands(count(&d["unreadable_videos"])),
-            num(&d["durations"]["total_hours"]),
+            esc(&d.root),
+            thousands(d.counts.total_videos),
+            thousands(d.counts.real_videos),
+            thousands(d.counts.fake_videos),
+            thousands(d.counts.unknown_label_videos),
+            thousands(d.counts.unreadable_videos),
+            d.durations.total_hours,
             if layouts.is_empty() { "none recognised".to_string() } else { layouts.join(", ") },
-            methods.len(),
-            if methods.len() == 1 { "" } else { "s" },
-            d["metadata_files_used"].as_array().map_or(0, Vec::len),
-            if d["metadata_files_used"].as_array().map_or(0, Vec::len) == 1 { "" } else { "s" },
+            d.methods.len(),
+            if d.methods.len() == 1 { "" } else { "s" },
+            used,
+            if used == 1 { "" } else { "s" },
         );
     }
     let _ = writeln!(
         h,
         "</ul>\n<p class=\"muted\">Face pass: {}</p>\n</section>",
-        esc(str_of(&inp.report["face_pass"]).trim_start_matches("face pass: "))
+        esc(inp.report.face_pass.trim_start_matches("face pass: "))
     );
 }
 
 fn composition(h: &mut String, inp: &Inputs<'_>) {
     h.push_str("<section id=\"composition\">\n<h2>Composition per dataset</h2>\n");
     // Segments from the records: readable real/fake/unknown, then unreadable.
-    let mut per: BTreeMap<&str, [u64; 4]> = BTreeMap::new();
+    let mut per: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for r in inp.records {
         let seg = if !r.is_readable() {
             3
@@ -336,7 +330,7 @@ fn composition(h: &mut String, inp: &Inputs<'_>) {
     );
     let max_total = per
         .values()
-        .map(|c| c.iter().sum::<u64>())
+        .map(|c| c.iter().sum::<usize>())
         .max()
         .unwrap_or(1)
         .max(1);
@@ -375,14 +369,14 @@ fn composition(h: &mut String, inp: &Inputs<'_>) {
         );
     }
     h.push_str("</svg>\n<div class=\"grid\">\n");
-    for (name, d) in entries(&inp.report["datasets"]) {
+    for (name, d) in &inp.report.datasets {
         let _ = write!(h, "<div class=\"card\"><h3>{}</h3><table><tr>", esc(name));
         for head in ["containers", "codecs", "resolutions"] {
             let _ = write!(h, "<th>{head}</th>");
         }
         h.push_str("</tr><tr>");
-        for key in ["formats", "codecs", "resolutions"] {
-            let (top, rest) = top_n(&counts_of(&d[key]), TOP_ROWS);
+        for counts in [&d.formats, &d.codecs, &d.resolutions] {
+            let (top, rest) = top_n(counts, TOP_ROWS);
             h.push_str("<td>");
             for (k, n) in &top {
                 let _ = write!(h, "{} <span class=\"muted\">{}</span><br>", esc(k), n);
@@ -395,34 +389,30 @@ fn composition(h: &mut String, inp: &Inputs<'_>) {
             }
             h.push_str("</td>");
         }
-        let dur = &d["durations"];
+        let dur = &d.durations;
         let _ = writeln!(
             h,
             "</tr></table><p class=\"muted\">duration min {} s · median {} s · max {} s</p></div>",
-            dur["min"], dur["median"], dur["max"]
+            json_num(dur.min),
+            json_num(dur.median),
+            json_num(dur.max)
         );
     }
     h.push_str("</div>\n</section>\n");
 }
 
 /// One axis: input share and selected share per category, target marked.
-fn axis_chart(h: &mut String, name: &str, axis: &Value) {
-    let input = counts_of(&axis["original"]["counts"]);
-    let input_share = &axis["original"]["shares"];
-    let selected_share = &axis["selected"]["shares"];
-    let target = &axis["target_distribution"];
-    let (shown, _) = top_n(&input, MAX_CATEGORIES);
+fn axis_chart(h: &mut String, name: &str, axis: &AxisDoc) {
+    let input = &axis.original.counts;
+    let input_share = &axis.original.shares;
+    let selected_share = &axis.selected.shares;
+    let target = &axis.target_distribution;
+    let (shown, _) = top_n(input, MAX_CATEGORIES);
     let mut cats: Vec<String> = shown.into_iter().map(|(k, _)| k).collect();
     cats.sort();
     let max_share = cats
         .iter()
-        .flat_map(|c| {
-            [
-                num(&input_share[c]),
-                num(&selected_share[c]),
-                num(&target[c]),
-            ]
-        })
+        .flat_map(|c| [at(input_share, c), at(selected_share, c), at(target, c)])
         .fold(0.0f64, f64::max);
     let scale_max = ((max_share * 10.0).ceil() / 10.0).clamp(0.1, 1.0);
     let (label_w, bar_w, row_h, top) = (150.0, 330.0, 24.0, 16.0);
@@ -447,12 +437,12 @@ fn axis_chart(h: &mut String, name: &str, axis: &Value) {
     for (row, cat) in cats.iter().enumerate() {
         let y = top + row as f64 * row_h;
         let (si, ss, st) = (
-            num(&input_share[cat]),
-            num(&selected_share[cat]),
-            num(&target[cat]),
+            at(input_share, cat),
+            at(selected_share, cat),
+            at(target, cat),
         );
-        let sel_n = count(&axis["selected"]["counts"][cat]);
-        let quota = count(&axis["quotas"][cat]);
+        let sel_n = at(&axis.selected.counts, cat);
+        let quota = at(&axis.quotas, cat);
         let _ = write!(
             h,
             "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
@@ -466,8 +456,8 @@ fn axis_chart(h: &mut String, name: &str, axis: &Value) {
             y + 2.0,
             bar_w * si / scale_max,
             esc(cat),
-            input.get(cat).copied().unwrap_or(0),
-            input.values().sum::<u64>(),
+            at(input, cat),
+            input.values().sum::<usize>(),
             pct(si)
         );
         let _ = write!(
@@ -519,39 +509,35 @@ fn balance(h: &mut String, inp: &Inputs<'_>) {
         ],
     );
     h.push_str("<div class=\"grid\">\n");
-    for (name, axis) in entries(&inp.balance["axes"]) {
-        let e = &axis["normalized_entropy"];
+    for (name, axis) in &inp.balance.axes {
+        let e = &axis.normalized_entropy;
         let _ = write!(
             h,
             "<div class=\"card\"><h3>{} <span class=\"muted\">({})</span></h3>",
             esc(name),
-            esc(str_of(&axis["source"]))
+            esc(&axis.source)
         );
         axis_chart(h, name, axis);
-        let biases: Vec<String> = axis["biases"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|b| {
-                        format!(
-                            "<span class=\"{}\">{}-represented {}</span> ({}, {:.2}× uniform)",
-                            esc(str_of(&b["kind"])),
-                            esc(str_of(&b["kind"])),
-                            esc(str_of(&b["category"])),
-                            pct(num(&b["share"])),
-                            num(&b["factor_of_uniform"])
-                        )
-                    })
-                    .collect()
+        let biases: Vec<String> = axis
+            .biases
+            .iter()
+            .map(|b| {
+                let kind = name_of(&b.kind);
+                format!(
+                    "<span class=\"{kind}\">{kind}-represented {}</span> ({}, {:.2}× uniform)",
+                    esc(&b.category),
+                    pct(b.share),
+                    b.factor_of_uniform
+                )
             })
-            .unwrap_or_default();
-        let n_cats = entries(&axis["original"]["counts"]).len();
+            .collect();
+        let n_cats = axis.original.counts.len();
         let _ = writeln!(
             h,
-            "<p>Normalized entropy {:.3} → <b>{:.3}</b> (best possible {:.3}).{}{}</p></div>",
-            num(&e["input"]),
-            num(&e["selected"]),
-            num(&e["best_possible"]),
+            "<p>Normalized entropy {:.3} → <b>{:.3}</b> (best possible {:.3}).{}{}</p>{}</div>",
+            e.input,
+            e.selected,
+            e.best_possible,
             if biases.is_empty() {
                 " No bias in the input.".to_string()
             } else {
@@ -564,10 +550,59 @@ fn balance(h: &mut String, inp: &Inputs<'_>) {
                 )
             } else {
                 String::new()
-            }
+            },
+            quota_verdict(axis)
         );
     }
     h.push_str("</div>\n</section>\n");
+}
+
+/// The axis's quota verdict, one `p.quota` per axis card: met, or each
+/// shortfall and its cause.
+fn quota_verdict(axis: &AxisDoc) -> String {
+    let Some(met) = axis.met else {
+        return "<p class=\"quota\" data-met=\"none\">No quotas: no candidate has a value on this axis.</p>".into();
+    };
+    if axis.shortfalls.is_empty() {
+        return format!(
+            "<p class=\"quota\" data-met=\"{met}\">Quotas {}.</p>",
+            if met {
+                format!(
+                    "met (every category within {} of its quota)",
+                    policy::QUOTA_TOLERANCE
+                )
+            } else {
+                "not met: some category is over its quota by more than the tolerance".into()
+            }
+        );
+    }
+    format!(
+        "<p class=\"quota\" data-met=\"{met}\"><span class=\"under\">Short</span>: {}.</p>",
+        shortfalls_text(axis)
+    )
+}
+
+/// Each shortfall of an axis and its cause, in words.
+fn shortfalls_text(axis: &AxisDoc) -> String {
+    axis.shortfalls
+        .iter()
+        .map(|sf| {
+            let why = match sf.cause {
+                ShortfallCause::TooFewCandidates => "too few candidates".to_string(),
+                ShortfallCause::ConflictsWith => {
+                    format!("lost to {}", esc(&sf.conflicting_axes.join(", ")))
+                }
+                ShortfallCause::Budget => "no room left in the total".to_string(),
+            };
+            format!(
+                "{} {} of quota {} ({why})",
+                esc(&sf.category),
+                sf.selected,
+                sf.quota
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A histogram's bins: upper edges (the last bin is open) and labels.
@@ -686,8 +721,8 @@ fn histogram(h: &mut String, bins: &Bins, all: &[f64], selected: &[f64]) {
     let _ = writeln!(
         h,
         "<p class=\"muted\">{} readable videos, {} selected. {}</p>",
-        thousands(all.len() as u64),
-        thousands(selected.len() as u64),
+        thousands(all.len()),
+        thousands(selected.len()),
         esc(&bins.note)
     );
 }
@@ -719,8 +754,8 @@ fn distributions(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &Vide
                 edges: (1..16).map(|i| f64::from(i * 16)).collect(),
                 note: format!(
                     "Median over the sampled frames of the mean luma (0–255); low light below {}, bright above {}.",
-                    quality::LOW_LIGHT_MEAN,
-                    quality::BRIGHT_MEAN
+                    policy::LOW_LIGHT_MEAN,
+                    policy::BRIGHT_MEAN
                 ),
             },
             |r| r.frames.as_ref().map(|f| f.quality.luma_mean.median),
@@ -731,8 +766,8 @@ fn distributions(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &Vide
                 title: "sharpness (Laplacian variance)",
                 edges: vec![
                     25.0,
-                    quality::BLURRY_LAPLACIAN_VAR,
-                    quality::SOFT_LAPLACIAN_VAR,
+                    policy::BLURRY_LAPLACIAN_VAR,
+                    policy::SOFT_LAPLACIAN_VAR,
                     200.0,
                     400.0,
                     800.0,
@@ -741,8 +776,8 @@ fn distributions(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &Vide
                 ],
                 note: format!(
                     "Median Laplacian variance of the sampled frames; blurry below {}, soft below {}.",
-                    quality::BLURRY_LAPLACIAN_VAR,
-                    quality::SOFT_LAPLACIAN_VAR
+                    policy::BLURRY_LAPLACIAN_VAR,
+                    policy::SOFT_LAPLACIAN_VAR
                 ),
             },
             |r| r.frames.as_ref().map(|f| f.quality.laplacian_var.median),
@@ -752,19 +787,19 @@ fn distributions(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &Vide
                 key: "motion",
                 title: "motion (mean absolute frame difference)",
                 edges: vec![
-                    quality::STATIC_MOTION_MAD,
+                    policy::STATIC_MOTION_MAD,
                     0.5,
                     1.0,
                     2.0,
                     4.0,
-                    quality::HIGH_MOTION_MAD,
+                    policy::HIGH_MOTION_MAD,
                     10.0,
                     20.0,
                 ],
                 note: format!(
                     "Median luma change between a sampled frame and the next; static below {}, high motion above {}.",
-                    quality::STATIC_MOTION_MAD,
-                    quality::HIGH_MOTION_MAD
+                    policy::STATIC_MOTION_MAD,
+                    policy::HIGH_MOTION_MAD
                 ),
             },
             |r| r.frames.as_ref()?.quality.motion_mad.as_ref().map(|m| m.median),
@@ -795,36 +830,29 @@ fn quotas(h: &mut String, inp: &Inputs<'_>) {
     let _ = write!(
         h,
         "<section id=\"quotas\">\n<h2>Quotas</h2>\n<p>{} candidates; target {} videos: {}. Primary axes (the <code>category</code> of each line): {}.</p>\n",
-        thousands(count(&b["candidates"])),
-        thousands(count(&b["total_target"])),
-        esc(str_of(&b["total_reason"])),
-        b["primary_axes"]
-            .as_array()
-            .map(|a| a.iter().map(|x| esc(str_of(x))).collect::<Vec<_>>().join(", "))
-            .unwrap_or_default()
+        thousands(b.candidates),
+        thousands(b.total_target),
+        esc(&b.total_reason),
+        b.primary_axes
+            .iter()
+            .map(|x| esc(x))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     h.push_str("<table>\n<tr><th>axis</th><th>category</th><th class=\"n\">available</th><th class=\"n\">input share</th><th class=\"n\">quota</th><th class=\"n\">target share</th><th class=\"n\">selected</th><th class=\"n\">selected share</th><th>input bias</th></tr>\n");
-    for (name, axis) in entries(&b["axes"]) {
-        if axis["balanced"] != Value::Bool(true) {
+    for (name, axis) in &b.axes {
+        if axis.categories_among_candidates < 2 {
             continue;
         }
-        let input = counts_of(&axis["original"]["counts"]);
-        let (shown, rest) = top_n(&input, MAX_CATEGORIES);
+        let input = &axis.original.counts;
+        let (shown, rest) = top_n(input, MAX_CATEGORIES);
         let mut cats: Vec<String> = shown.into_iter().map(|(k, _)| k).collect();
         cats.sort();
-        let bias: BTreeMap<String, String> = axis["biases"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|x| {
-                        (
-                            str_of(&x["category"]).to_string(),
-                            str_of(&x["kind"]).to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let bias: BTreeMap<String, String> = axis
+            .biases
+            .iter()
+            .map(|x| (x.category.clone(), name_of(&x.kind)))
+            .collect();
         for (i, cat) in cats.iter().enumerate() {
             let kind = bias.get(cat).map(String::as_str).unwrap_or("");
             let _ = writeln!(
@@ -832,12 +860,12 @@ fn quotas(h: &mut String, inp: &Inputs<'_>) {
                 "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"{}\">{}</td></tr>",
                 if i == 0 { esc(name) } else { String::new() },
                 esc(cat),
-                input.get(cat).copied().unwrap_or(0),
-                pct(num(&axis["original"]["shares"][cat])),
-                count(&axis["quotas"][cat]),
-                pct(num(&axis["target_distribution"][cat])),
-                count(&axis["selected"]["counts"][cat]),
-                pct(num(&axis["selected"]["shares"][cat])),
+                at(input, cat),
+                pct(at(&axis.original.shares, cat)),
+                at(&axis.quotas, cat),
+                pct(at(&axis.target_distribution, cat)),
+                at(&axis.selected.counts, cat),
+                pct(at(&axis.selected.shares, cat)),
                 kind,
                 if kind.is_empty() { String::new() } else { format!("{kind}-represented") }
             );
@@ -851,12 +879,12 @@ fn quotas(h: &mut String, inp: &Inputs<'_>) {
         }
     }
     h.push_str("</table>\n");
-    let excluded = counts_of(&b["excluded"]);
+    let excluded = &b.excluded;
     if !excluded.is_empty() {
         h.push_str("<p>Not candidates: ");
         let parts: Vec<String> = excluded
             .iter()
-            .map(|(k, n)| format!("{} {}", thousands(*n), esc(k)))
+            .map(|(k, &n)| format!("{} {}", thousands(n), esc(k)))
             .collect();
         h.push_str(&parts.join(", "));
         h.push_str(".</p>\n");
@@ -865,30 +893,28 @@ fn quotas(h: &mut String, inp: &Inputs<'_>) {
 }
 
 fn duplicates(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &VideoRecord>) {
-    let s = &inp.dedup["summary"];
+    let s = &inp.dedup.summary;
     let _ = write!(
         h,
         "<section id=\"duplicates\">\n<h2>Near-duplicates</h2>\n<p>{} clusters ({} byte-identical, {} near), {} videos in clusters, {} not kept; {} clusters span datasets. \
          Fake→original links found by content: {} ({} agree with metadata, {} disagree, {} without metadata).</p>\n",
-        count(&s["clusters"]),
-        count(&s["exact_clusters"]),
-        count(&s["near_clusters"]),
-        count(&s["videos_in_clusters"]),
-        count(&s["videos_not_kept"]),
-        count(&s["cross_dataset_clusters"]),
-        count(&s["fake_original_links"]),
-        count(&s["fake_original_links_agreeing_with_metadata"]),
-        count(&s["fake_original_links_disagreeing_with_metadata"]),
-        count(&s["fake_original_links_without_metadata"]),
+        s.clusters,
+        s.exact_clusters,
+        s.near_clusters,
+        s.videos_in_clusters,
+        s.videos_not_kept,
+        s.cross_dataset_clusters,
+        s.fake_original_links,
+        s.fake_original_links_agreeing_with_metadata,
+        s.fake_original_links_disagreeing_with_metadata,
+        s.fake_original_links_without_metadata,
     );
-    let mut clusters: Vec<&Value> = inp.dedup["clusters"]
-        .as_array()
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
+    let mut clusters: Vec<&crate::dedup::Cluster> = inp.dedup.clusters.iter().collect();
     clusters.sort_by(|a, b| {
-        let n = |c: &Value| c["members"].as_array().map_or(0, Vec::len);
-        n(b).cmp(&n(a))
-            .then_with(|| count(&a["id"]).cmp(&count(&b["id"])))
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then_with(|| a.id.cmp(&b.id))
     });
     if clusters.len() > TOP_CLUSTERS {
         let _ = writeln!(
@@ -898,35 +924,24 @@ fn duplicates(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &VideoRe
         );
     }
     for c in clusters.iter().take(TOP_CLUSTERS) {
-        let kept = str_of(&c["kept"]);
-        let members: Vec<&Value> = c["members"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
+        let kept = c.kept.as_str();
+        let members = &c.members;
         let _ = write!(
             h,
             "<div class=\"cluster\" data-cluster=\"{}\"><h3>Cluster {} · {} · {} members</h3><p class=\"muted\">kept {}: {}</p><div class=\"tiles\">",
-            count(&c["id"]),
-            count(&c["id"]),
-            esc(str_of(&c["kind"])),
+            c.id,
+            c.id,
+            c.kind.as_str(),
             members.len(),
             esc(kept),
-            esc(str_of(&c["reason"]))
+            esc(&c.reason)
         );
         // The kept member first, then the others in path order.
-        let mut shown: Vec<&Value> = members
-            .iter()
-            .copied()
-            .filter(|m| str_of(&m["path"]) == kept)
-            .collect();
-        shown.extend(
-            members
-                .iter()
-                .copied()
-                .filter(|m| str_of(&m["path"]) != kept),
-        );
+        let mut shown: Vec<&crate::dedup::ClusterMember> =
+            members.iter().filter(|m| m.path == kept).collect();
+        shown.extend(members.iter().filter(|m| m.path != kept));
         for m in shown.iter().take(MEMBERS_PER_CLUSTER) {
-            let path = str_of(&m["path"]);
+            let path = m.path.as_str();
             let is_kept = path == kept;
             let thumb = by_path
                 .get(path)
@@ -939,13 +954,13 @@ fn duplicates(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &VideoRe
                 ),
                 None => "<div class=\"noimg\">no thumbnail</div>".to_string(),
             };
-            let label = str_of(&m["label"]);
-            let similarity = m["similarity"]
-                .as_f64()
+            let label = m.label;
+            let similarity = m
+                .similarity
                 .map(|s| format!(" · sim {s:.3}"))
                 .unwrap_or_default();
-            let matched = m["matched_frames"]
-                .as_u64()
+            let matched = m
+                .matched_frames
                 .map(|n| format!(" · {n} frames matched"))
                 .unwrap_or_default();
             let _ = write!(
@@ -956,7 +971,7 @@ fn duplicates(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &VideoRe
                 if is_kept { "<span class=\"badge\">kept</span> " } else { "" },
                 if label == "fake" { " fake" } else { "" },
                 esc(label),
-                esc(str_of(&m["dataset"])),
+                esc(&m.dataset),
                 similarity,
                 matched,
                 esc(&short_path(path, 60))
@@ -979,20 +994,20 @@ fn duplicates(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &VideoRe
 
 fn fakes(h: &mut String, inp: &Inputs<'_>) {
     h.push_str("<section id=\"fakes\">\n<h2>Fakes: methods, quality, temporal consistency</h2>\n");
-    let catalog = entries(&inp.report["fake_catalog"]);
+    let catalog = &inp.report.fake_catalog;
     if catalog.is_empty() {
         h.push_str("<p>No fake videos in the roots.</p>\n");
     } else {
         h.push_str("<table>\n<tr><th>dataset</th><th>method</th><th>family</th><th class=\"n\">videos</th><th class=\"n\">height (median)</th><th class=\"n\">bitrate kb/s (median)</th><th class=\"n\">sharpness (median)</th><th class=\"n\">originals' sharpness</th><th class=\"n\">face/background change</th></tr>\n");
-        for (ds, d) in &catalog {
-            for (i, (method, m)) in entries(&d["methods"]).into_iter().enumerate() {
-                let opt = |v: &Value, scale: f64| {
-                    v.as_f64()
-                        .map(|x| format!("{:.0}", x / scale))
-                        .unwrap_or_else(|| "–".into())
-                };
-                let ratio = m["temporal_consistency"]["face_to_background_change_ratio_median"]
-                    .as_f64()
+        let opt = |v: Option<f64>, scale: f64| {
+            v.map(|x| format!("{:.0}", x / scale))
+                .unwrap_or_else(|| "–".into())
+        };
+        for (ds, d) in catalog {
+            for (i, (method, m)) in d.methods.iter().enumerate() {
+                let ratio = m
+                    .temporal_consistency
+                    .face_to_background_change_ratio_median
                     .map(|x| format!("{x:.2}"))
                     .unwrap_or_else(|| "–".into());
                 let _ = writeln!(
@@ -1000,48 +1015,45 @@ fn fakes(h: &mut String, inp: &Inputs<'_>) {
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                     if i == 0 { esc(ds) } else { String::new() },
                     esc(method),
-                    esc(m["family"].as_str().unwrap_or("unknown")),
-                    count(&m["count"]),
-                    opt(&m["fakes"]["height_px_median"], 1.0),
-                    opt(&m["fakes"]["bitrate_bps_median"], 1000.0),
-                    opt(&m["fakes"]["laplacian_var_median"], 1.0),
-                    opt(&m["their_originals"]["laplacian_var_median"], 1.0),
+                    esc(m.family.unwrap_or("unknown")),
+                    m.count,
+                    opt(m.fakes.height_px_median, 1.0),
+                    opt(m.fakes.bitrate_bps_median, 1000.0),
+                    opt(m.fakes.laplacian_var_median, 1.0),
+                    opt(m.their_originals.laplacian_var_median, 1.0),
                     ratio
                 );
             }
         }
         h.push_str("</table>\n<ul class=\"tight\">\n");
-        for (ds, d) in &catalog {
-            let l = &d["original_links"];
+        for (ds, d) in catalog {
+            let l = &d.original_links;
             let _ = writeln!(
                 h,
                 "<li>{}: {} fakes; metadata names an original for {} ({} of those present), content matching found {}.</li>",
                 esc(ds),
-                count(&d["fake_videos"]),
-                count(&l["named_by_metadata"]),
-                count(&l["named_original_present"]),
-                count(&l["found_by_content"])
+                d.fake_videos,
+                l.named_by_metadata,
+                l.named_original_present,
+                l.found_by_content
             );
         }
         h.push_str("</ul>\n<p class=\"muted\">Face/background change: frame-to-frame luma change inside the face box over the change outside it; swapped faces that flicker sit above their originals.</p>\n");
     }
-    let s2 = &inp.report["pipeline_recommendations"]["stage2_fake_generation"];
-    let list = |v: &Value| {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|x| esc(str_of(x)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "none".into())
+    let s2 = &inp.report.pipeline_recommendations.stage2_fake_generation;
+    let list = |v: &mut dyn Iterator<Item = &str>| {
+        let joined = v.map(esc).collect::<Vec<_>>().join(", ");
+        if joined.is_empty() {
+            "none".to_string()
+        } else {
+            joined
+        }
     };
     let _ = writeln!(
         h,
         "<p>Generator families present: {}; missing: <b>{}</b>.</p>\n</section>",
-        list(&s2["families_present"]),
-        list(&s2["families_missing"])
+        list(&mut s2.families_present.iter().copied()),
+        list(&mut s2.families_missing.iter().copied())
     );
 }
 
@@ -1061,7 +1073,7 @@ fn file_list(h: &mut String, rows: &[(&str, &str, &str)], total: usize, more_in:
         let _ = writeln!(
             h,
             "<p class=\"muted\">… and {} more in {more_in}.</p>",
-            thousands((total - FILES_PER_LIST) as u64)
+            thousands(total - FILES_PER_LIST)
         );
     }
 }
@@ -1070,52 +1082,63 @@ fn file_list(h: &mut String, rows: &[(&str, &str, &str)], total: usize, more_in:
 type QualityFlag = (&'static str, fn(&VideoRecord) -> Option<String>);
 
 fn gaps_and_concerns(h: &mut String, inp: &Inputs<'_>) {
-    h.push_str("<section id=\"gaps\">\n<h2>Diversity gaps and quality concerns</h2>\n<h3>Axes that could not be measured</h3>\n");
-    match inp.report["diversity_gaps"].as_array() {
-        Some(gaps) if !gaps.is_empty() => {
-            h.push_str("<ul class=\"tight\">\n");
-            for g in gaps {
-                let _ = writeln!(
-                    h,
-                    "<li><b>{}</b>: {}</li>",
-                    esc(str_of(&g["axis"])),
-                    esc(str_of(&g["reason"]))
-                );
-            }
-            h.push_str("</ul>\n");
+    h.push_str("<section id=\"gaps\">\n<h2>Diversity gaps and quality concerns</h2>\n<h3>Axes that could not be measured or balanced</h3>\n");
+    let gaps = &inp.report.diversity_gaps;
+    if gaps.is_empty() {
+        h.push_str("<p>None: every axis was measured.</p>\n");
+    } else {
+        h.push_str("<ul class=\"tight\">\n");
+        for g in gaps {
+            let _ = writeln!(h, "<li><b>{}</b>: {}</li>", esc(&g.axis), esc(&g.reason));
         }
-        _ => h.push_str("<p>None: every axis was measured.</p>\n"),
+        h.push_str("</ul>\n");
     }
-    // Under-represented categories overall, where the selection could not
-    // reach the target.
-    let mut short = Vec::new();
-    for (name, axis) in entries(&inp.balance["axes"]) {
-        for (cat, q) in entries(&axis["quotas"]) {
-            let want = count(q);
-            let got = count(&axis["selected"]["counts"][cat.as_str()]);
-            if got < want {
-                short.push(format!("{} {}: {got} of quota {want}", esc(name), esc(cat)));
-            }
-        }
-    }
-    if !short.is_empty() {
+    // Quotas the selection missed, and why (diversity_balance.json).
+    let short: Vec<String> = inp
+        .balance
+        .axes
+        .iter()
+        .filter(|(_, a)| !a.shortfalls.is_empty())
+        .map(|(name, a)| format!("<li><b>{}</b>: {}</li>", esc(name), shortfalls_text(a)))
+        .collect();
+    h.push_str("<h3>Quotas not met</h3>\n");
+    if short.is_empty() {
         let _ = writeln!(
             h,
-            "<p>Quotas not met (too few distinct videos): {}.</p>",
-            short.join("; ")
+            "<p>None: every category is within {} of its quota.</p>",
+            policy::QUOTA_TOLERANCE
         );
+    } else {
+        let _ = writeln!(h, "<ul class=\"tight\">\n{}\n</ul>", short.join("\n"));
+    }
+    // Biases the selection still has, by the rules the input is judged by.
+    h.push_str("<h3>Biases left in the selection</h3>\n");
+    let residual = &inp.balance.residual_biases;
+    if residual.is_empty() {
+        h.push_str("<p>None: no selected category is over- or under-represented.</p>\n");
+    } else {
+        let parts: Vec<String> = residual
+            .iter()
+            .map(|b| {
+                let kind = name_of(&b.kind);
+                format!(
+                    "{} <span class=\"{kind}\">{kind}-represented {}</span> ({}, {} selected)",
+                    esc(&b.axis),
+                    esc(&b.category),
+                    pct(b.share),
+                    b.count
+                )
+            })
+            .collect();
+        let _ = writeln!(h, "<p class=\"residual\">{}.</p>", parts.join("; "));
     }
     // Input problems, by kind.
-    let concerns: Vec<&Value> = inp.report["quality_concerns"]
-        .as_array()
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
-    let mut by_kind: BTreeMap<&str, Vec<(&str, &str, &str)>> = BTreeMap::new();
-    for c in &concerns {
-        by_kind.entry(str_of(&c["kind"])).or_default().push((
-            str_of(&c["dataset"]),
-            str_of(&c["path"]),
-            str_of(&c["reason"]),
+    let mut by_kind: BTreeMap<String, Vec<(&str, &str, &str)>> = BTreeMap::new();
+    for c in &inp.report.quality_concerns {
+        by_kind.entry(name_of(&c.kind)).or_default().push((
+            c.dataset.as_str(),
+            c.path.as_str(),
+            c.reason.as_str(),
         ));
     }
     h.push_str("<h3>Files that could not be used</h3>\n");
@@ -1156,7 +1179,7 @@ fn gaps_and_concerns(h: &mut String, inp: &Inputs<'_>) {
         }),
         ("shorter than one clip", |r| {
             let p = r.probe.as_ref()?;
-            (r.labels.label == Label::Real && p.duration_s < crate::report::CLIP_LENGTH_S)
+            (r.labels.label == Label::Real && p.duration_s < policy::CLIP_LENGTH_S)
                 .then(|| format!("real, {:.1} s", p.duration_s))
         }),
     ];
@@ -1184,33 +1207,27 @@ fn gaps_and_concerns(h: &mut String, inp: &Inputs<'_>) {
 }
 
 fn recommendations(h: &mut String, inp: &Inputs<'_>) {
-    let r = &inp.report["pipeline_recommendations"];
-    let s1 = &r["stage1_real_selection"];
-    let s3 = &r["stage3_dataset_assembly"];
+    let r = &inp.report.pipeline_recommendations;
+    let s1 = &r.stage1_real_selection;
+    let s3 = &r.stage3_dataset_assembly;
     let _ = write!(
         h,
         "<section id=\"recommendations\">\n<h2>Recommendations</h2>\n<p><b>Stage 1, real selection:</b> {} videos, {} clips of {} s. {}</p>\n",
-        count(&s1["selected_videos"]),
-        count(&s1["expected_clip_count"]),
-        num(&s1["clip_strategy"]["clip_length_s"]),
-        esc(str_of(&s1["criteria"]))
+        s1.selected_videos,
+        s1.expected_clip_count,
+        s1.clip_strategy.clip_length_s,
+        esc(s1.criteria)
     );
-    let splits: Vec<String> = entries(&s3["planned_splits"])
-        .into_iter()
-        .map(|(s, v)| {
-            format!(
-                "{} {} videos / {} clips",
-                esc(s),
-                count(&v["videos"]),
-                count(&v["real_clips"])
-            )
-        })
+    let splits: Vec<String> = s3
+        .planned_splits
+        .iter()
+        .map(|(s, v)| format!("{} {} videos / {} clips", esc(s), v.videos, v.real_clips))
         .collect();
     let _ = writeln!(
         h,
         "<p><b>Stage 3, assembly:</b> {}; {}. Planned: {}.</p>",
-        esc(str_of(&s3["split_rule"])),
-        esc(str_of(&s3["balance"])),
+        esc(s3.split_rule),
+        esc(s3.balance),
         if splits.is_empty() {
             "nothing selected".to_string()
         } else {
@@ -1218,9 +1235,9 @@ fn recommendations(h: &mut String, inp: &Inputs<'_>) {
         }
     );
     h.push_str("<ul class=\"tight\">\n");
-    for (ds, d) in entries(&inp.report["datasets"]) {
-        for rec in d["recommendations"].as_array().into_iter().flatten() {
-            let _ = writeln!(h, "<li>{}: {}</li>", esc(ds), esc(str_of(rec)));
+    for (ds, d) in &inp.report.datasets {
+        for rec in &d.recommendations {
+            let _ = writeln!(h, "<li>{}: {}</li>", esc(ds), esc(rec));
         }
     }
     h.push_str("</ul>\n</section>\n");

@@ -1,10 +1,32 @@
 //! engine: content analysis of deepfake video datasets.
 //!
-//! `engine analyze ROOT...` inventories every video under the roots, labels it
-//! from the datasets' own metadata, and writes `inventory.jsonl` and
-//! `report.json`. One [`record::VideoRecord`] per video flows through the
-//! stages: [`scan`] → [`probe`] (with [`labels`]) → [`report`], each stage's
-//! results kept in the SQLite [`catalog`] as they are made.
+//! `engine analyze ROOT...` ([`analyze::run`]) answers "which real videos,
+//! how many 10-second clips from each, and why". One [`record::VideoRecord`]
+//! per video flows through the stages, each reading and adding to it, each
+//! stage's result kept in the SQLite [`catalog`] as it is made (a killed run
+//! resumes; unchanged files are not analysed twice):
+//!
+//! 1. [`scan`]: walk the roots (links followed safely, loops reported), find
+//!    videos and metadata files; [`labels`]: real/fake, method, original,
+//!    split, identity and categories from each dataset's own metadata;
+//! 2. [`probe`]: container and streams, in-process with FFmpeg;
+//! 3. [`frames`] → [`stats`] → [`quality`]: sampled frames through wgpu
+//!    shaders or the identical CPU path (brightness, contrast, blur, motion,
+//!    colour, blockiness, a DCT embedding per frame), aggregated per video;
+//!    [`faces`]: the face pass on a subset of those frames (ONNX models
+//!    through `ort`): count, size, pose, optional identity and age/gender;
+//! 4. [`dedup`]: byte-identical and near-duplicate copies across all roots
+//!    (frame embeddings through [`neighbours`]), one member kept per cluster;
+//! 5. [`sample`]: diversity axes, quotas, the greedy and swap passes, the
+//!    clip plan and `diversity_balance.json`;
+//! 6. [`plan`]: the fake catalog and the stage 1/2/3 recommendations;
+//!    [`report`]: `inventory.jsonl`, `report.json`, `dedup_report.json`,
+//!    `real_sources.jsonl`, `diversity_balance.json`; [`html`]: `report.html`.
+//!
+//! `engine promote` ([`promote`], entries of [`manifest`]) appends a clip
+//! manifest to an append-only ledger. Domain thresholds live in [`policy`];
+//! [`cli`] turns flags into a plain config; [`paths`] spells paths the way
+//! the outputs show them (`X:\dataset_3` → `X:/dataset_3`).
 
 pub mod analyze;
 pub mod catalog;
@@ -15,8 +37,10 @@ pub mod frames;
 pub mod html;
 pub mod labels;
 pub mod manifest;
+pub mod neighbours;
 pub mod paths;
 pub mod plan;
+pub mod policy;
 pub mod probe;
 pub mod promote;
 pub mod quality;
@@ -25,3 +49,4 @@ pub mod report;
 pub mod sample;
 pub mod scan;
 pub mod stats;
+pub mod unionfind;

@@ -1,7 +1,6 @@
 //! Clip manifests: one [`ManifestEntry`] per 10-second clip, one JSON object a
 //! line (JSONL). The planner writes them; `engine promote` checks them and
-//! appends them to the ledger of a training-data store (see
-//! [`crate::promote`]).
+//! appends them to the ledger of a training-data store.
 //!
 //! A line looks like (wrapped here):
 //!

@@ -129,6 +129,10 @@ pub fn open_input(path: &Path) -> Result<Input, ProbeError> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| ProbeError::Io("path contains a NUL byte".into()))?;
+    // SAFETY: `c_path` is a NUL-terminated string that outlives both calls;
+    // `ctx` starts null as avformat_open_input requires, and on success it
+    // owns an opened context that is either closed here on failure or handed
+    // to `Input::wrap`, which closes it on drop (exactly one owner).
     unsafe {
         let mut ctx = ptr::null_mut();
         let ret = ffi::avformat_open_input(&mut ctx, c_path.as_ptr(), ptr::null(), ptr::null_mut());
@@ -171,6 +175,10 @@ fn describe(input: &Input, file_size: u64) -> Result<ProbeInfo, ProbeError> {
         })
     })?;
     let params = video.parameters();
+    // SAFETY: `params` borrows the stream's codec parameters, valid while
+    // `input` lives; the pixel format is transmuted only when non-negative,
+    // i.e. a value FFmpeg itself stored in the AVPixelFormat field, and the
+    // name functions return static strings or null, which `cstr` handles.
     let (width, height, pix_fmt, profile) = unsafe {
         let p = &*params.as_ptr();
         let pix = if p.format >= 0 {
@@ -236,6 +244,8 @@ fn describe(input: &Input, file_size: u64) -> Result<ProbeInfo, ProbeError> {
 }
 
 fn short_container(format_name: &str, extensions: &[&str], input: &Input) -> String {
+    // SAFETY: the context is open while `input` lives; `url` is null or a
+    // NUL-terminated string owned by it, which `cstr` copies.
     let url = unsafe { cstr((*input.as_ptr()).url) }.unwrap_or_default();
     let ext = url.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     let names: Vec<&str> = format_name.split(',').collect();
@@ -256,6 +266,8 @@ fn rotation(stream: &ffmpeg::format::stream::Stream) -> i32 {
         if side.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix
             && side.data().len() >= 36
         {
+            // SAFETY: a display matrix is 9 i32 values (36 bytes, checked
+            // above), which is all av_display_rotation_get reads.
             let deg = unsafe { ffi::av_display_rotation_get(side.data().as_ptr() as *const i32) };
             if deg.is_finite() {
                 return (deg.round() as i32).rem_euclid(360);
@@ -281,6 +293,10 @@ fn check_not_truncated(
         None => return Ok(()),
     };
     // 1. Index-based containers (MP4/MOV) list every sample's byte range.
+    // SAFETY: `video_index` is a valid stream index of this open context, so
+    // `streams.add(video_index)` points at a live AVStream; index entries are
+    // read only for 0 <= n - 1 < the count FFmpeg reports, and the entry
+    // pointer is checked for null.
     unsafe {
         let st = *(*input.as_ptr()).streams.add(video_index);
         let n = ffi::avformat_index_get_entries_count(st);
@@ -368,10 +384,15 @@ fn demuxed_video_end(input: &mut Input, video_index: usize, needed_s: f64) -> f6
     }
 }
 
+/// A copy of a C string, None for null.
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string valid for the call.
 unsafe fn cstr(p: *const std::os::raw::c_char) -> Option<String> {
     if p.is_null() {
         None
     } else {
-        Some(CStr::from_ptr(p).to_string_lossy().into_owned())
+        // SAFETY: non-null, and NUL-terminated by the caller's contract.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }
 }

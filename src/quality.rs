@@ -5,46 +5,16 @@
 //! Every statistic the categories read is resolution-independent by
 //! construction (fractions of pixels, luma levels, and blur and motion measured
 //! on a fixed-height analysis image; see [`crate::stats`]), so a 1080p video and
-//! its 360p copy fall in the same classes.
+//! its 360p copy fall in the same classes. The thresholds live in
+//! [`crate::policy`].
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::{
+    BLURRY_LAPLACIAN_VAR, BRIGHT_MEAN, HIGH_CONTRAST_STD, HIGH_MOTION_MAD, LOW_LIGHT_MEAN,
+    SOFT_LAPLACIAN_VAR, STATIC_MOTION_MAD,
+};
 use crate::stats::FrameStats;
-
-/// Median luma mean (0–255 levels) below which a video is `low_light`. Night,
-/// dim indoor and underexposed footage sits under 25% of full scale (64
-/// levels); we take 60 so mid-grey-heavy normal scenes near 70 are not caught.
-pub const LOW_LIGHT_MEAN: f64 = 60.0;
-
-/// Median luma mean above which a video is `bright` (overexposed, snow,
-/// studio white): 70% of full scale.
-pub const BRIGHT_MEAN: f64 = 180.0;
-
-/// Median luma standard deviation (levels) above which a normally exposed video
-/// is `high_contrast` (hard backlight, stage lighting). A uniform distribution
-/// over 0–255 has a std of 74; ordinary footage sits at 40–60.
-pub const HIGH_CONTRAST_STD: f64 = 72.0;
-
-/// Median Laplacian variance (on the 180-row analysis image) below which a
-/// video is `blurry`. Measured here: a Gaussian blur of sigma 6 on 320x240
-/// content gives 9–35, the same content unblurred 400+; sharp camera-like and
-/// synthetic content gives hundreds to thousands. OpenCV's rule of thumb (100)
-/// is for native pixels, which this measure deliberately is not.
-pub const BLURRY_LAPLACIAN_VAR: f64 = 50.0;
-
-/// Median Laplacian variance below which a (not blurry) video is `soft`: the
-/// demo's MPEG-4 and smooth-gradient clips sit at 120–140.
-pub const SOFT_LAPLACIAN_VAR: f64 = 110.0;
-
-/// Median mean absolute luma change between consecutive frames (levels)
-/// below which a video is `static`: a looped still image re-encoded measures
-/// 0.0–0.07 here (codec noise only), while a test card with one small moving
-/// element already measures 0.19.
-pub const STATIC_MOTION_MAD: f64 = 0.15;
-
-/// Median frame-to-frame change above which a video has `high` motion
-/// (camera pans, fast action).
-pub const HIGH_MOTION_MAD: f64 = 6.0;
 
 /// 10th percentile, median and 90th percentile of one statistic over a
 /// video's sampled frames.

@@ -1,7 +1,9 @@
-//! Report: `inventory.jsonl` (one line per video file), `report.json`
-//! (per-dataset summary, quality concerns), `dedup_report.json`,
-//! `real_sources.jsonl`, `diversity_balance.json` and `report.html` (see
-//! [`crate::html`]), each written atomically to the output directory.
+//! Report: the typed `report.json` document ([`ReportDoc`]: per-dataset
+//! summary, fake catalog, recommendations, gaps, quality concerns) and the
+//! writing of every output, `inventory.jsonl` (one line per video file),
+//! `report.json`, `dedup_report.json`, `real_sources.jsonl`,
+//! `diversity_balance.json` and `report.html` (rendered elsewhere from these
+//! documents), each atomically into the output directory.
 //!
 //! Nothing here depends on timing or on which files were analysed in this run
 //! rather than read from the catalog, so an interrupted and resumed run writes
@@ -12,22 +14,15 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use indexmap::IndexMap;
 use serde::Serialize;
-use serde_json::{json, Value};
 
+use crate::dedup::DedupReport;
 use crate::labels::Label;
+use crate::plan::{FakeCatalog, PipelineRecommendations};
+use crate::policy::{CLIP_LENGTH_S, LABEL_IMBALANCE_RATIO, LOW_RES_HEIGHT_PX};
 use crate::record::{Concern, VideoRecord};
-
-/// Shortest video that yields one 10-second clip.
-pub const CLIP_LENGTH_S: f64 = 10.0;
-
-/// A fake:real (or real:fake) ratio above this is called out as an imbalance.
-/// DFDC ships about 5 fakes per real; a detector trained on that sees mostly fakes.
-const LABEL_IMBALANCE_RATIO: f64 = 3.0;
-
-/// Height below which a video is called low resolution (below 480p, as DFDC's
-/// smallest 320x240 videos are).
-const LOW_RES_HEIGHT_PX: u32 = 480;
+use crate::sample::{Gap, Selection};
 
 /// What one dataset root held, beyond its video records.
 #[derive(Debug, Clone)]
@@ -125,11 +120,11 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
 #[derive(Debug, Clone)]
 pub struct Outputs {
     /// The `report.json` document.
-    pub report: Value,
+    pub report: ReportDoc,
     /// The `dedup_report.json` document.
-    pub dedup: Value,
+    pub dedup: DedupReport,
     /// The selection: `real_sources.jsonl` lines and `diversity_balance.json`.
-    pub selection: crate::sample::Selection,
+    pub selection: Selection,
     /// `report.html`.
     pub html: String,
 }
@@ -169,59 +164,11 @@ pub fn write_outputs(out_dir: &Path, records: &[VideoRecord], outputs: &Outputs)
     Ok(())
 }
 
-fn pretty(v: &Value) -> Result<Vec<u8>> {
+/// A document as indented JSON with a final newline.
+pub fn pretty<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     let mut text = serde_json::to_vec_pretty(v)?;
     text.push(b'\n');
     Ok(text)
-}
-
-/// The `dedup_report.json` document: parameters, a summary, the clusters and
-/// the fake→original links found by content.
-pub fn dedup_doc(records: &[VideoRecord], dedup: &crate::dedup::DedupOutcome) -> Value {
-    use crate::dedup as d;
-    let mut per_dataset: BTreeMap<&str, usize> = BTreeMap::new();
-    for &i in dedup.membership.keys() {
-        *per_dataset.entry(records[i].dataset.as_str()).or_insert(0) += 1;
-    }
-    let cross_dataset = dedup
-        .clusters
-        .iter()
-        .filter(|c| c.members.iter().any(|m| m.dataset != c.members[0].dataset))
-        .count();
-    let removed = dedup.membership.values().filter(|(_, kept)| !kept).count();
-    let links_by_check = |check: &str| {
-        dedup
-            .links
-            .iter()
-            .filter(|l| l.metadata_check == check)
-            .count()
-    };
-    json!({
-        "parameters": {
-            "frame_match_max_l2": d::FRAME_MATCH_MAX_L2,
-            "min_matched_frames": d::MIN_MATCHED_FRAMES,
-            "min_matched_fraction": d::MIN_MATCHED_FRACTION,
-            "min_order_agreement": d::MIN_ORDER_AGREEMENT,
-            "exact_search_up_to_frames": d::BRUTE_FORCE_MAX_FRAMES,
-            "hnsw": {"m": d::HNSW_M, "ef_construction": d::HNSW_EF_CONSTRUCTION, "ef_search": d::HNSW_EF_SEARCH},
-        },
-        "summary": {
-            "readable_videos": records.iter().filter(|r| r.is_readable()).count(),
-            "clusters": dedup.clusters.len(),
-            "exact_clusters": dedup.clusters.iter().filter(|c| c.kind == "exact").count(),
-            "near_clusters": dedup.clusters.iter().filter(|c| c.kind == "near").count(),
-            "videos_in_clusters": dedup.membership.len(),
-            "videos_not_kept": removed,
-            "videos_in_clusters_per_dataset": per_dataset,
-            "cross_dataset_clusters": cross_dataset,
-            "fake_original_links": dedup.links.len(),
-            "fake_original_links_agreeing_with_metadata": links_by_check("agrees"),
-            "fake_original_links_disagreeing_with_metadata": links_by_check("disagrees"),
-            "fake_original_links_without_metadata": links_by_check("no_metadata"),
-        },
-        "clusters": dedup.clusters,
-        "fake_original_links": dedup.links,
-    })
 }
 
 /// Write a file through a temporary sibling and a rename, so a reader (or a
@@ -238,40 +185,186 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// One input root.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootEntry {
+    /// Dataset name.
+    pub dataset: String,
+    /// The root as written to the outputs.
+    pub root: String,
+}
+
+/// Video counts of a set of records.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    /// Files with a video extension.
+    pub total_videos: usize,
+    /// Labelled real (readable or not).
+    pub real_videos: usize,
+    /// Labelled fake (readable or not).
+    pub fake_videos: usize,
+    /// With no label.
+    pub unknown_label_videos: usize,
+    /// That could not be read.
+    pub unreadable_videos: usize,
+}
+
+/// Duration statistics of the readable videos, seconds (hours for the total).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DurationStats {
+    /// Shortest.
+    pub min: Option<f64>,
+    /// Longest.
+    pub max: Option<f64>,
+    /// Mean.
+    pub mean: Option<f64>,
+    /// Median.
+    pub median: Option<f64>,
+    /// Sum, hours.
+    pub total_hours: f64,
+}
+
+/// Counts of the frame pass's categories.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QualityCategories {
+    /// Lighting categories.
+    pub lighting: BTreeMap<String, usize>,
+    /// Sharpness categories.
+    pub sharpness: BTreeMap<String, usize>,
+    /// Motion categories.
+    pub motion: BTreeMap<String, usize>,
+}
+
+/// How a dataset's files are laid out.
+#[derive(Debug, Clone, Serialize)]
+pub struct FolderStructure {
+    /// Layouts and metadata formats recognised.
+    pub layouts_detected: Vec<String>,
+    /// Videos per folder (first two path components).
+    pub videos_per_folder: BTreeMap<String, usize>,
+    /// Files that are neither video nor metadata.
+    pub other_files: u64,
+}
+
+/// One dataset of `report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetSummary {
+    /// Video counts.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// The root.
+    pub root: String,
+    /// Readable videos per container.
+    pub formats: BTreeMap<String, usize>,
+    /// Readable videos per codec.
+    pub codecs: BTreeMap<String, usize>,
+    /// Readable videos per `WxH`.
+    pub resolutions: BTreeMap<String, usize>,
+    /// Durations of the readable videos.
+    pub durations: DurationStats,
+    /// Frame-pass categories of the readable videos.
+    pub quality_categories: QualityCategories,
+    /// Fakes per manipulation method (`unspecified` where none is named).
+    pub methods: BTreeMap<String, usize>,
+    /// Videos per split.
+    pub splits: BTreeMap<String, usize>,
+    /// Videos per label source.
+    pub label_sources: BTreeMap<String, usize>,
+    /// Metadata files found.
+    pub metadata_files: Vec<String>,
+    /// Metadata files some adapter used.
+    pub metadata_files_used: Vec<String>,
+    /// Layout.
+    pub folder_structure: FolderStructure,
+    /// What to do about this dataset, in words.
+    pub recommendations: Vec<String>,
+}
+
+/// The whole `report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportDoc {
+    /// The engine's version.
+    pub engine_version: &'static str,
+    /// The roots, in the order given.
+    pub roots: Vec<RootEntry>,
+    /// Counts over all roots.
+    pub totals: Counts,
+    /// Per dataset, in root order.
+    pub datasets: IndexMap<String, DatasetSummary>,
+    /// Files and directories that could not be used, and why.
+    pub quality_concerns: Vec<Concern>,
+    /// How the face pass ran, or why it did not.
+    pub face_pass: String,
+    /// Axes that could not be measured or balanced.
+    pub diversity_gaps: Vec<Gap>,
+    /// The existing fakes.
+    pub fake_catalog: FakeCatalog,
+    /// Stage 1/2/3 recommendations.
+    pub pipeline_recommendations: PipelineRecommendations,
+}
+
+/// What `report.json` is built from beyond the records and roots.
+#[derive(Debug, Clone)]
+pub struct ReportParts {
+    /// How the face pass ran.
+    pub face_pass: String,
+    /// Missing axes.
+    pub diversity_gaps: Vec<Gap>,
+    /// The fake catalog.
+    pub fake_catalog: FakeCatalog,
+    /// The recommendations.
+    pub pipeline_recommendations: PipelineRecommendations,
+}
+
 /// The `report.json` document.
 pub fn build_report(
     datasets: &[DatasetInfo],
     records: &[VideoRecord],
     concerns: &[Concern],
-) -> Value {
-    let mut per_dataset = serde_json::Map::new();
+    parts: ReportParts,
+) -> ReportDoc {
+    let mut per_dataset = IndexMap::new();
     for ds in datasets {
         let recs: Vec<&VideoRecord> = records.iter().filter(|r| r.dataset == ds.name).collect();
         let ds_concerns: Vec<&Concern> = concerns.iter().filter(|c| c.dataset == ds.name).collect();
         per_dataset.insert(ds.name.clone(), dataset_summary(ds, &recs, &ds_concerns));
     }
     let all: Vec<&VideoRecord> = records.iter().collect();
-    json!({
-        "engine_version": env!("CARGO_PKG_VERSION"),
-        "roots": datasets.iter().map(|d| json!({"dataset": d.name, "root": d.root})).collect::<Vec<_>>(),
-        "totals": counts(&all),
-        "datasets": per_dataset,
-        "quality_concerns": concerns,
-    })
+    ReportDoc {
+        engine_version: env!("CARGO_PKG_VERSION"),
+        roots: datasets
+            .iter()
+            .map(|d| RootEntry {
+                dataset: d.name.clone(),
+                root: d.root.clone(),
+            })
+            .collect(),
+        totals: counts(&all),
+        datasets: per_dataset,
+        quality_concerns: concerns.to_vec(),
+        face_pass: parts.face_pass,
+        diversity_gaps: parts.diversity_gaps,
+        fake_catalog: parts.fake_catalog,
+        pipeline_recommendations: parts.pipeline_recommendations,
+    }
 }
 
-fn counts(recs: &[&VideoRecord]) -> Value {
+fn counts(recs: &[&VideoRecord]) -> Counts {
     let n = |l: Label| recs.iter().filter(|r| r.labels.label == l).count();
-    json!({
-        "total_videos": recs.len(),
-        "real_videos": n(Label::Real),
-        "fake_videos": n(Label::Fake),
-        "unknown_label_videos": n(Label::Unknown),
-        "unreadable_videos": recs.iter().filter(|r| !r.is_readable()).count(),
-    })
+    Counts {
+        total_videos: recs.len(),
+        real_videos: n(Label::Real),
+        fake_videos: n(Label::Fake),
+        unknown_label_videos: n(Label::Unknown),
+        unreadable_videos: recs.iter().filter(|r| !r.is_readable()).count(),
+    }
 }
 
-fn dataset_summary(ds: &DatasetInfo, recs: &[&VideoRecord], concerns: &[&Concern]) -> Value {
+fn dataset_summary(
+    ds: &DatasetInfo,
+    recs: &[&VideoRecord],
+    concerns: &[&Concern],
+) -> DatasetSummary {
     let readable: Vec<&VideoRecord> = recs.iter().copied().filter(|r| r.is_readable()).collect();
     let tally = |f: &dyn Fn(&VideoRecord) -> Option<String>| -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
@@ -282,13 +375,6 @@ fn dataset_summary(ds: &DatasetInfo, recs: &[&VideoRecord], concerns: &[&Concern
         }
         m
     };
-    let formats = tally(&|r| r.probe.as_ref().map(|p| p.container.clone()));
-    let codecs = tally(&|r| r.probe.as_ref().map(|p| p.codec.clone()));
-    let resolutions = tally(&|r| {
-        r.probe
-            .as_ref()
-            .map(|p| format!("{}x{}", p.width, p.height))
-    });
     let mut label_sources = BTreeMap::new();
     let mut methods = BTreeMap::new();
     let mut splits = BTreeMap::new();
@@ -316,55 +402,64 @@ fn dataset_summary(ds: &DatasetInfo, recs: &[&VideoRecord], concerns: &[&Concern
         .filter_map(|r| r.probe.as_ref().map(|p| p.duration_s))
         .collect();
     durations.sort_by(f64::total_cmp);
-    let mut summary = counts(recs);
-    let obj = summary.as_object_mut().expect("counts is an object");
-    obj.insert("root".into(), json!(ds.root));
-    obj.insert("formats".into(), json!(formats));
-    obj.insert("codecs".into(), json!(codecs));
-    obj.insert("resolutions".into(), json!(resolutions));
-    obj.insert("durations".into(), duration_stats(&durations));
-    obj.insert("quality_categories".into(), quality_categories(&readable));
-    obj.insert("methods".into(), json!(methods));
-    obj.insert("splits".into(), json!(splits));
-    obj.insert("label_sources".into(), json!(label_sources));
-    obj.insert("metadata_files".into(), json!(ds.metadata_files));
-    obj.insert("metadata_files_used".into(), json!(ds.used_metadata));
-    obj.insert(
-        "folder_structure".into(),
-        json!({
-            "layouts_detected": ds.layouts,
-            "videos_per_folder": folder_counts(recs),
-            "other_files": ds.other_files,
+    DatasetSummary {
+        counts: counts(recs),
+        root: ds.root.clone(),
+        formats: tally(&|r| r.probe.as_ref().map(|p| p.container.clone())),
+        codecs: tally(&|r| r.probe.as_ref().map(|p| p.codec.clone())),
+        resolutions: tally(&|r| {
+            r.probe
+                .as_ref()
+                .map(|p| format!("{}x{}", p.width, p.height))
         }),
-    );
-    obj.insert(
-        "recommendations".into(),
-        json!(recommendations(recs, &readable, concerns)),
-    );
-    summary
+        durations: duration_stats(&durations),
+        quality_categories: quality_categories(&readable),
+        methods,
+        splits,
+        label_sources,
+        metadata_files: ds.metadata_files.clone(),
+        metadata_files_used: ds.used_metadata.clone(),
+        folder_structure: FolderStructure {
+            layouts_detected: ds.layouts.clone(),
+            videos_per_folder: folder_counts(recs),
+            other_files: ds.other_files,
+        },
+        recommendations: recommendations(recs, &readable, concerns),
+    }
+}
+
+/// The snake_case name a unit enum serialises to.
+fn name_of<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Counts of the frame pass's categories (lighting, sharpness, motion) over
 /// the readable videos that have them.
-fn quality_categories(readable: &[&VideoRecord]) -> Value {
-    let mut lighting = BTreeMap::new();
-    let mut sharpness = BTreeMap::new();
-    let mut motion = BTreeMap::new();
-    let name = |v: Value| v.as_str().unwrap_or_default().to_string();
+fn quality_categories(readable: &[&VideoRecord]) -> QualityCategories {
+    let mut out = QualityCategories::default();
     for q in readable
         .iter()
         .filter_map(|r| r.frames.as_ref().map(|f| &f.quality))
     {
-        *lighting.entry(name(json!(q.lighting))).or_insert(0usize) += 1;
-        *sharpness.entry(name(json!(q.sharpness))).or_insert(0usize) += 1;
-        *motion.entry(name(json!(q.motion))).or_insert(0usize) += 1;
+        *out.lighting.entry(name_of(&q.lighting)).or_insert(0) += 1;
+        *out.sharpness.entry(name_of(&q.sharpness)).or_insert(0) += 1;
+        *out.motion.entry(name_of(&q.motion)).or_insert(0) += 1;
     }
-    json!({"lighting": lighting, "sharpness": sharpness, "motion": motion})
+    out
 }
 
-fn duration_stats(sorted: &[f64]) -> Value {
+fn duration_stats(sorted: &[f64]) -> DurationStats {
     if sorted.is_empty() {
-        return json!({"min": null, "max": null, "mean": null, "median": null, "total_hours": 0.0});
+        return DurationStats {
+            min: None,
+            max: None,
+            mean: None,
+            median: None,
+            total_hours: 0.0,
+        };
     }
     let total: f64 = sorted.iter().sum();
     let n = sorted.len();
@@ -373,13 +468,13 @@ fn duration_stats(sorted: &[f64]) -> Value {
     } else {
         (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
     };
-    json!({
-        "min": round3(sorted[0]),
-        "max": round3(sorted[n - 1]),
-        "mean": round3(total / n as f64),
-        "median": round3(median),
-        "total_hours": round3(total / 3600.0),
-    })
+    DurationStats {
+        min: Some(round3(sorted[0])),
+        max: Some(round3(sorted[n - 1])),
+        mean: Some(round3(total / n as f64)),
+        median: Some(round3(median)),
+        total_hours: round3(total / 3600.0),
+    }
 }
 
 /// Videos per folder, by the first two path components of the relative path

@@ -823,16 +823,14 @@ fn analyze_uses_optional_identity_and_genderage_models() {
         "{gender}"
     );
     assert_eq!(gender["original"]["counts"]["male"], 2);
-    let missing: Vec<&str> = balance["missing_axes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["axis"].as_str().unwrap())
-        .collect();
-    assert!(
-        !missing.contains(&"gender") && !missing.contains(&"age_group"),
-        "{missing:?}"
-    );
+    // Measured now: a gap for gender or age only says every candidate is in
+    // one category (both videos show one man), never that no model ran.
+    for g in balance["missing_axes"].as_array().unwrap() {
+        if g["axis"] == "gender" || g["axis"] == "age_group" {
+            let reason = g["reason"].as_str().unwrap();
+            assert!(reason.starts_with("every candidate with a value is"), "{g}");
+        }
+    }
     // One face identity for both: the identity cap (at least one video per
     // identity, 10% of the selection) keeps one.
     let picks: Vec<serde_json::Value> = fs::read_to_string(out.join("real_sources.jsonl"))

@@ -16,7 +16,6 @@ use engine::record::{Concern, ConcernKind, FrameSummary, VideoRecord};
 use engine::report::DatasetInfo;
 use engine::sample::SampleOptions;
 use engine::stats::FrameStats;
-use serde_json::Value;
 
 /// Viewport of the screenshot: the width the README's screenshot uses, tall
 /// enough for the summary, composition and first axis charts.
@@ -367,7 +366,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
     const N: usize = 10_000;
     const CLUSTERS: usize = 60;
     const COPIES: usize = 6;
-    const SCENES: usize = engine::sample::MAX_METADATA_CATEGORIES;
+    const SCENES: usize = engine::policy::MAX_METADATA_CATEGORIES;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let datasets = ["FaceForensics++", "DFDC", "Celeb-DF-v2", "home_grown"];
     let methods = [
@@ -524,7 +523,7 @@ fn report_of_a_10k_video_catalog_stays_under_5_mb() {
         &concerns,
         &SampleOptions {
             budget: None,
-            clips_per_video_max: engine::sample::DEFAULT_CLIPS_PER_VIDEO_MAX,
+            clips_per_video_max: engine::policy::DEFAULT_CLIPS_PER_VIDEO_MAX,
             seed: 0,
         },
         "face pass off (synthetic catalog)",
@@ -539,7 +538,7 @@ fn report_of_a_10k_video_catalog_stays_under_5_mb() {
     );
     // It is the full report, not an empty one: planted clusters found and
     // shown (capped), concerns listed (capped), every axis charted.
-    let clusters = outputs.dedup["clusters"].as_array().unwrap().len();
+    let clusters = outputs.dedup.clusters.len();
     assert!(clusters >= 60, "planted clusters found: {clusters}");
     assert_eq!(
         html.matches("data-cluster=").count(),
@@ -553,17 +552,16 @@ fn report_of_a_10k_video_catalog_stays_under_5_mb() {
         html.contains("more in report.json"),
         "concern list not capped"
     );
-    let axes = outputs.selection.balance["axes"].as_object().unwrap();
+    let axes = &outputs.selection.balance.axes;
     for axis in axes.keys() {
         assert!(
             html.contains(&format!("data-chart=\"axis-{axis}\"")),
             "{axis}"
         );
     }
-    let scene: &Value = &axes["scene"];
     assert_eq!(
-        scene["original"]["counts"].as_object().unwrap().len(),
-        engine::sample::MAX_METADATA_CATEGORIES
+        axes["scene"].original.counts.len(),
+        engine::policy::MAX_METADATA_CATEGORIES
     );
     eprintln!(
         "report.html of 10k videos: {} bytes, {} clusters",

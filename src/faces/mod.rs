@@ -23,6 +23,7 @@
 
 pub mod detector;
 pub mod error;
+pub mod grouping;
 pub mod mtcnn;
 pub mod optional;
 pub mod pose;

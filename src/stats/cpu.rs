@@ -43,6 +43,10 @@ impl StatsBackend for CpuBackend {
         format!("cpu ({})", self.describe())
     }
 
+    fn on_cpu(&self) -> bool {
+        true
+    }
+
     fn sums(&mut self, frames: &[FrameInput<'_>]) -> Result<Vec<FrameSums>, StatsError> {
         for (i, f) in frames.iter().enumerate() {
             validate(i, f)?;

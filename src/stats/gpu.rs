@@ -582,6 +582,10 @@ impl StatsBackend for GpuBackend {
         format!("gpu: {}", self.adapter_description())
     }
 
+    fn on_cpu(&self) -> bool {
+        false
+    }
+
     fn sums(&mut self, frames: &[FrameInput<'_>]) -> Result<Vec<FrameSums>, StatsError> {
         for (i, f) in frames.iter().enumerate() {
             validate(i, f)?;

@@ -233,6 +233,11 @@ pub trait StatsBackend: Send {
     /// Short human-readable description, e.g. "gpu: NVIDIA H100 (Vulkan)".
     fn name(&self) -> String;
 
+    /// Whether the statistics are computed on the CPU (then each worker
+    /// thread measures its own frames; a GPU backend is fed batches by one
+    /// thread instead).
+    fn on_cpu(&self) -> bool;
+
     /// Integer per-frame reductions, one [`FrameSums`] per input frame, in
     /// order.
     fn sums(&mut self, frames: &[FrameInput<'_>]) -> Result<Vec<FrameSums>, StatsError>;
