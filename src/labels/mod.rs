@@ -163,13 +163,18 @@ pub struct LabelOutcome {
 /// Assign labels to every video of one dataset root.
 pub fn assign_labels(files: DatasetFiles<'_>) -> LabelOutcome {
     let mut out = LabelOutcome::default();
-    // Metadata files first: they outrank layout rules.
+    // Masks first: whatever any later source says, they stay masks.
+    ffpp::apply_masks(files, &mut out);
+    // Metadata files next: they outrank layout rules. The datasets' own
+    // files come before DeepfakeBench's JSON, which is derived from them
+    // (its `preprocessing/rearrange.py` reads these very lists), so the
+    // official lists decide where the two disagree.
     dfdc::apply(files, &mut out);
     fakeavceleb::apply(files, &mut out);
-    deepfakebench::apply(files, &mut out);
     celebdf::apply_metadata(files, &mut out);
     deeperforensics::apply_metadata(files, &mut out);
     ffpp::apply_metadata(files, &mut out);
+    deepfakebench::apply(files, &mut out);
     sidecar::apply(files, &mut out);
     // Then layout rules for what is still unlabelled.
     ffpp::apply_layout(files, &mut out);
@@ -188,10 +193,21 @@ impl LabelOutcome {
     /// still unknown: the label (and its `label_source`) when the video is
     /// unlabelled or `unknown`, each optional field when still `None`, and
     /// attributes not yet present. Earlier (higher-priority) sources win,
-    /// except that an official split replaces a non-official one (see
-    /// [`LabelInfo::official_split`]).
+    /// with two exceptions: a mask stays a mask with an unknown label and
+    /// takes nothing from later sources, and an official split replaces a
+    /// non-official one (see [`LabelInfo::official_split`]).
     pub fn merge(&mut self, rel_path: &str, info: LabelInfo) {
         let entry = self.labels.entry(rel_path.to_string()).or_default();
+        if entry.kind == VideoKind::Mask {
+            return;
+        }
+        if info.kind == VideoKind::Mask {
+            *entry = LabelInfo {
+                label: Label::Unknown,
+                ..info
+            };
+            return;
+        }
         if entry.label == Label::Unknown && info.label != Label::Unknown {
             entry.label = info.label;
             entry.label_source = info.label_source.clone();
