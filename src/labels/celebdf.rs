@@ -8,6 +8,10 @@
 //! Metadata: `List_of_testing_videos.txt`, lines `<flag> <folder>/<file>` with
 //! **1 = real, 0 = fake**. Listed videos are split `test`; the other Celeb-DF
 //! videos under the list's folder are `train` when the list is well formed.
+//! Both are the official split (`official_split`): the list is the test set
+//! the dataset's authors publish (README of github.com/yuezunli/celeb-deepfakeforensics;
+//! Li et al., CVPR 2020, §5 "the testing set"), and the rest is what they
+//! leave for training.
 
 use std::collections::HashSet;
 
@@ -29,7 +33,7 @@ const YOUTUBE_REAL_DIR: &str = "YouTube-real";
 /// Folder of the synthesised videos (fake).
 const SYNTHESIS_DIR: &str = "Celeb-synthesis";
 /// Method recorded for the fakes.
-const METHOD: &str = "Celeb-synthesis";
+pub(super) const METHOD: &str = "Celeb-synthesis";
 /// Split of the listed videos.
 const TEST_SPLIT: &str = "test";
 /// Split of the other videos when a test list exists.
@@ -212,6 +216,7 @@ fn apply_list(files: DatasetFiles<'_>, index: &VideoIndex<'_>, rel: &str, out: &
         info.label = label;
         info.label_source = source.clone();
         info.split = Some(TEST_SPLIT.to_string());
+        info.official_split = Some(TEST_SPLIT.to_string());
         out.merge(video, info);
     }
     if let Some(first) = problems.first() {
@@ -245,6 +250,7 @@ fn apply_list(files: DatasetFiles<'_>, index: &VideoIndex<'_>, rel: &str, out: &
                 video,
                 LabelInfo {
                     split: Some(TRAIN_SPLIT.to_string()),
+                    official_split: Some(TRAIN_SPLIT.to_string()),
                     ..LabelInfo::default()
                 },
             );

@@ -10,7 +10,10 @@
 //! that FF++ file.
 //!
 //! Metadata: `lists/splits/{train,val,test}.txt` (one video per line; a bare
-//! name applies to that name in every variant folder) and
+//! name applies to that name in every variant folder; the official split:
+//! the dataset README, github.com/EndlessSora/DeeperForensics-1.0
+//! `dataset/README.md`, "Lists", gives `train.txt`, `val.txt`, `test.txt` as
+//! the data splits, each line a manipulated video's name) and
 //! `lists/manipulated_videos_distortions_meta/*` (`<path> <type>:<level> ...`,
 //! the `distortions` attribute).
 
@@ -30,7 +33,7 @@ const SPLITS_DIR: &str = "splits";
 /// Folder of the distortion lists inside [`LISTS_DIR`].
 const DISTORTIONS_DIR: &str = "manipulated_videos_distortions_meta";
 /// Method of all fakes.
-const METHOD: &str = "DF-VAE";
+pub(super) const METHOD: &str = "DF-VAE";
 /// Token before the lighting direction in a source name.
 const LIGHT_TOKEN: &str = "light";
 /// Token before the camera direction in a source name.
@@ -269,7 +272,10 @@ pub(super) fn apply_metadata(files: DatasetFiles<'_>, out: &mut LabelOutcome) {
             };
             let mut info = LabelInfo::default();
             match &kind {
-                List::Split(split) => info.split = Some(split.clone()),
+                List::Split(split) => {
+                    info.split = Some(split.clone());
+                    info.official_split = Some(split.clone());
+                }
                 List::Distortions => {
                     let distortions: Vec<&str> = tokens.collect();
                     if distortions.is_empty() || !distortions.iter().all(|d| d.contains(':')) {

@@ -1,20 +1,30 @@
 //! DeepfakeBench dataset JSON:
 //! `{<Dataset>: {<label name>: {train|val|test: {[<compression>:] {<video>:
-//! {"label": ..., "frames": [...]}}}}}}`.
+//! {"label": ..., "frames": [...]}}}}}}`, as written by DeepfakeBench's
+//! `preprocessing/rearrange.py` (github.com/SCLBD/DeepfakeBench; Yan et al.,
+//! NeurIPS 2023 Datasets and Benchmarks).
 //!
 //! Video names are file stems. When a stem names several videos (FF++ fakes
 //! share names across methods and compressions) the one whose folders best
 //! fit the entry's first frame path, compression and label name is taken;
-//! a tie leaves the entry unused. Label names containing `real` are real,
-//! the others fake with the label name as method. Invalid JSON is left to the
-//! sidecar adapter, which reports it.
+//! a tie leaves the entry unused. FF++ masks are never an entry's video.
+//! Label names containing `real` are real, the others fake; a fake's method
+//! is the layout adapters' name for the class ([`CLASS_METHODS`]), the class
+//! name kept in `method_source`. Invalid JSON is left to the sidecar adapter,
+//! which reports it.
+//!
+//! Splits: the splits a video is filed under, over all the JSON files of the
+//! root, are read together ([`combined_split`]). The JSON is derived from the
+//! datasets' own lists, which run first in [`super::assign_labels`] and so
+//! outrank it where they disagree.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::util::{self, VideoIndex};
-use super::{DatasetFiles, Label, LabelInfo, LabelOutcome};
+use super::{celebdf, deeperforensics};
+use super::{DatasetFiles, Label, LabelInfo, LabelOutcome, VideoKind};
 
 /// Format name recorded in `layouts`.
 const LAYOUT: &str = "deepfakebench";
@@ -26,17 +36,40 @@ const ENTRY_KEYS: &[&str] = &["frames", "label"];
 const FRAMES_KEY: &str = "frames";
 /// Label names containing this (any case) are real.
 const REAL_MARKER: &str = "real";
-/// Folder names hinted by DeepfakeBench's FF++ label names.
-const LABEL_FOLDER_HINTS: &[(&str, &str)] = &[
-    ("FF-DF", "Deepfakes"),
-    ("FF-F2F", "Face2Face"),
-    ("FF-FS", "FaceSwap"),
-    ("FF-NT", "NeuralTextures"),
-    ("FF-FH", "FaceShifter"),
-    ("FF-real", "youtube"),
-    ("DFD_fake", "DeepFakeDetection"),
-    ("DFD_real", "actors"),
+/// DeepfakeBench's fake class names and the method the layout adapters give
+/// the same videos, so one method has one name whichever source labelled it;
+/// `None`: a class that stands for every fake of a dataset and names no
+/// method. Classes from `rearrange.py` (its `ff_dict` and per-dataset
+/// classes) and `training/config/train_config.yaml` (`label_dict`).
+pub(super) const CLASS_METHODS: &[(&str, Option<&str>)] = &[
+    // FF++ method folders (`manipulated_sequences/<method>/`).
+    ("FF-DF", Some("Deepfakes")),
+    ("FF-F2F", Some("Face2Face")),
+    ("FF-FS", Some("FaceSwap")),
+    ("FF-NT", Some("NeuralTextures")),
+    ("FF-FH", Some("FaceShifter")),
+    ("FF-SH", Some("FaceShifter")),
+    ("DFD_fake", Some("DeepFakeDetection")),
+    // DFDC preview: `method_A/`, `method_B/` (see the dfdc adapter).
+    ("DFDCP_FakeA", Some("method_A")),
+    ("DFDCP_FakeB", Some("method_B")),
+    // Celeb-DF `Celeb-synthesis/`, DeeperForensics DF-VAE.
+    ("CelebDFv1_fake", Some(celebdf::METHOD)),
+    ("CelebDFv2_fake", Some(celebdf::METHOD)),
+    ("DF_fake", Some(deeperforensics::METHOD)),
+    // Whole-dataset fake classes.
+    ("DFDC_Fake", None),
+    ("UADFV_Fake", None),
 ];
+/// Folder names hinted by DeepfakeBench's real label names (a fake class
+/// hints its method's folder, see [`CLASS_METHODS`]).
+const REAL_FOLDER_HINTS: &[(&str, &str)] = &[("FF-real", "youtube"), ("DFD_real", "actors")];
+/// Split bits: a video's splits as a set.
+const TRAIN: u8 = 1;
+/// See [`TRAIN`].
+const VAL: u8 = 2;
+/// See [`TRAIN`].
+const TEST: u8 = 4;
 
 /// One video entry of the JSON.
 struct Entry<'v> {
@@ -54,54 +87,145 @@ struct Entry<'v> {
     first_frame: Option<&'v str>,
 }
 
-/// Label videos from DeepfakeBench dataset JSON files.
-pub(super) fn apply(files: DatasetFiles<'_>, out: &mut LabelOutcome) {
-    let mut index = None;
-    for rel in files.metadata {
-        if !util::extension(rel).eq_ignore_ascii_case(JSON_EXTENSION) || util::is_claimed(out, rel)
-        {
-            continue;
-        }
-        let Ok(value) = util::read_json(files.root, rel) else {
-            continue;
-        };
-        let entries = collect_entries(&value);
-        if entries.is_empty() {
-            continue;
-        }
-        let index = index.get_or_insert_with(|| VideoIndex::new(files.videos));
-        apply_entries(index, rel, &entries, out);
+/// What the JSON files say of one video: the first entry's labels, and every
+/// split it is filed under.
+struct Found {
+    /// Labels from the first entry naming the video.
+    info: LabelInfo,
+    /// The split bits of all entries naming it.
+    splits: u8,
+}
+
+/// The method for fake class `class` and the class name kept beside it:
+/// a known class maps to its method ([`CLASS_METHODS`]); any other class is
+/// its own method name.
+fn class_method(class: &str) -> (Option<String>, Option<String>) {
+    match CLASS_METHODS
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(class))
+    {
+        Some((_, method)) => (method.map(str::to_string), Some(class.to_string())),
+        None => (Some(class.to_string()), None),
     }
 }
 
-/// Label the videos `entries` (from file `rel`) name.
-fn apply_entries(index: &VideoIndex<'_>, rel: &str, entries: &[Entry<'_>], out: &mut LabelOutcome) {
-    let source = util::metadata_source(rel);
-    let mut matched = 0usize;
-    for entry in entries {
-        let Some(video) = find_video(index, entry) else {
-            continue;
-        };
-        matched += 1;
-        let real = entry.label_name.to_ascii_lowercase().contains(REAL_MARKER);
-        let mut info = LabelInfo {
-            label: if real { Label::Real } else { Label::Fake },
-            label_source: source.clone(),
-            method: (!real).then(|| entry.label_name.to_string()),
-            split: Some(entry.split.clone()),
-            ..LabelInfo::default()
-        };
-        info.attrs
-            .insert("dataset".to_string(), entry.dataset.to_string());
-        if let Some(compression) = entry.compression {
-            info.attrs
-                .insert("compression".to_string(), compression.to_ascii_lowercase());
+/// The split of a video filed under the split bits `splits`, by how
+/// `rearrange.py` files videos:
+/// * one split: that split;
+/// * all three: none. It files the videos of datasets without an official
+///   split (UADFV, DeepFakeDetection, DeeperForensics source videos) under
+///   every split, and Celeb-DF's test videos under train as well;
+/// * test and val: test. It copies the test set into val (Celeb-DF's
+///   `List_of_testing_videos.txt`, the DFDC preview's `val = test`);
+/// * train and val: train. It files the DFDC training parts under both;
+/// * train and test: none (contradictory; not written by `rearrange.py`).
+fn combined_split(splits: u8) -> Option<&'static str> {
+    match splits {
+        TRAIN => Some("train"),
+        VAL => Some("val"),
+        TEST => Some("test"),
+        s if s == VAL | TEST => Some("test"),
+        s if s == TRAIN | VAL => Some("train"),
+        _ => None,
+    }
+}
+
+/// The split bit of a canonical split name.
+fn split_bit(split: &str) -> u8 {
+    match split {
+        "train" => TRAIN,
+        "val" => VAL,
+        _ => TEST,
+    }
+}
+
+/// Label videos from DeepfakeBench dataset JSON files.
+pub(super) fn apply(files: DatasetFiles<'_>, out: &mut LabelOutcome) {
+    let jsons: Vec<(&String, Value)> = files
+        .metadata
+        .iter()
+        .filter(|rel| {
+            util::extension(rel).eq_ignore_ascii_case(JSON_EXTENSION) && !util::is_claimed(out, rel)
+        })
+        .filter_map(|rel| Some((rel, util::read_json(files.root, rel).ok()?)))
+        .collect();
+    let parsed: Vec<(&String, Vec<Entry<'_>>)> = jsons
+        .iter()
+        .map(|(rel, value)| (*rel, collect_entries(value)))
+        .filter(|(_, entries)| !entries.is_empty())
+        .collect();
+    if parsed.is_empty() {
+        return;
+    }
+    // Masks share their fake's name: never an entry's video.
+    let videos: Vec<String> = files
+        .videos
+        .iter()
+        .filter(|v| {
+            out.labels
+                .get(v.as_str())
+                .is_none_or(|l| l.kind != VideoKind::Mask)
+        })
+        .cloned()
+        .collect();
+    let index = VideoIndex::new(&videos);
+    let mut found: BTreeMap<&str, Found> = BTreeMap::new();
+    let mut used: Vec<&str> = Vec::new();
+    for (rel, entries) in &parsed {
+        let source = util::metadata_source(rel);
+        let mut matched = false;
+        for entry in entries {
+            let Some(video) = find_video(&index, entry) else {
+                continue;
+            };
+            matched = true;
+            let bit = split_bit(&entry.split);
+            found
+                .entry(video)
+                .and_modify(|f| f.splits |= bit)
+                .or_insert_with(|| Found {
+                    info: entry_info(entry, &source),
+                    splits: bit,
+                });
         }
+        if matched {
+            used.push(rel);
+        }
+    }
+    for (video, Found { mut info, splits }) in found {
+        let split = combined_split(splits).map(str::to_string);
+        info.official_split.clone_from(&split);
+        info.split = split;
         out.merge(video, info);
     }
-    if matched > 0 {
+    for rel in used {
         util::note_used(out, LAYOUT, Some(rel));
     }
+}
+
+/// What one entry (from the file whose `label_source` is `source`) says,
+/// split aside.
+fn entry_info(entry: &Entry<'_>, source: &str) -> LabelInfo {
+    let real = entry.label_name.to_ascii_lowercase().contains(REAL_MARKER);
+    let (method, method_source) = if real {
+        (None, None)
+    } else {
+        class_method(entry.label_name)
+    };
+    let mut info = LabelInfo {
+        label: if real { Label::Real } else { Label::Fake },
+        label_source: source.to_string(),
+        method,
+        method_source,
+        ..LabelInfo::default()
+    };
+    info.attrs
+        .insert("dataset".to_string(), entry.dataset.to_string());
+    if let Some(compression) = entry.compression {
+        info.attrs
+            .insert("compression".to_string(), compression.to_ascii_lowercase());
+    }
+    info
 }
 
 /// Whether `value` is one video's entry.
@@ -190,10 +314,13 @@ fn find_video<'a>(index: &VideoIndex<'a>, entry: &Entry<'_>) -> Option<&'a str> 
     if let Some(compression) = entry.compression {
         hints.insert(compression.to_ascii_lowercase());
     }
-    for (label, folder) in LABEL_FOLDER_HINTS {
+    for (label, folder) in REAL_FOLDER_HINTS {
         if label.eq_ignore_ascii_case(entry.label_name) {
             hints.insert(folder.to_ascii_lowercase());
         }
+    }
+    if let (Some(method), _) = class_method(entry.label_name) {
+        hints.insert(method.to_ascii_lowercase());
     }
     let score = |video: &str| {
         util::components(util::parent(video))
@@ -242,8 +369,10 @@ mod tests {
         assert_eq!(out.used_metadata, vec!["dataset_json/FaceForensics++.json"]);
         let df = info(&out, DF);
         assert_eq!(df.label, Label::Fake);
-        assert_eq!(df.method.as_deref(), Some("FF-DF"));
+        assert_eq!(df.method.as_deref(), Some("Deepfakes"));
+        assert_eq!(df.method_source.as_deref(), Some("FF-DF"));
         assert_eq!(df.split.as_deref(), Some("train"));
+        assert_eq!(df.official_split.as_deref(), Some("train"));
         assert_eq!(df.attrs["compression"], "c23");
         assert_eq!(df.attrs["dataset"], "FaceForensics++");
         assert_eq!(
@@ -251,7 +380,7 @@ mod tests {
             "metadata:dataset_json/FaceForensics++.json"
         );
         let f2f = info(&out, F2F);
-        assert_eq!(f2f.method.as_deref(), Some("FF-F2F"));
+        assert_eq!(f2f.method.as_deref(), Some("Face2Face"));
         assert_eq!(f2f.split.as_deref(), Some("test"));
         assert!(!out.labels.contains_key(DF40));
         let real = info(&out, REAL);
@@ -259,6 +388,58 @@ mod tests {
         assert_eq!(real.method, None);
         assert_eq!(real.split.as_deref(), Some("val"));
         assert_eq!(info(&out, CDF).label, Label::Real);
+    }
+
+    #[test]
+    fn splits_filed_together() {
+        assert_eq!(combined_split(TRAIN), Some("train"));
+        assert_eq!(combined_split(VAL), Some("val"));
+        assert_eq!(combined_split(TEST), Some("test"));
+        assert_eq!(combined_split(TRAIN | VAL | TEST), None);
+        assert_eq!(combined_split(VAL | TEST), Some("test"));
+        assert_eq!(combined_split(TRAIN | VAL), Some("train"));
+        assert_eq!(combined_split(TRAIN | TEST), None);
+    }
+
+    #[test]
+    fn class_names_and_methods() {
+        let s = |s: &str| Some(s.to_string());
+        assert_eq!(class_method("FF-DF"), (s("Deepfakes"), s("FF-DF")));
+        assert_eq!(class_method("ff-fh"), (s("FaceShifter"), s("ff-fh")));
+        assert_eq!(
+            class_method("DFDCP_FakeB"),
+            (s("method_B"), s("DFDCP_FakeB"))
+        );
+        assert_eq!(
+            class_method("CelebDFv2_fake"),
+            (s("Celeb-synthesis"), s("CelebDFv2_fake"))
+        );
+        assert_eq!(class_method("DFDC_Fake"), (None, s("DFDC_Fake")));
+        assert_eq!(class_method("simswap"), (s("simswap"), None));
+    }
+
+    #[test]
+    fn a_video_in_several_files_and_splits() {
+        // DFDC training parts: rearrange.py files them under train and val.
+        let mut tree = Tree::with_videos(&["DFDC/train/dfdc_train_part_0/aaa.mp4"]);
+        let json = |split: &str| {
+            format!(
+                r#"{{"DFDC": {{"DFDC_Fake": {{"{split}": {{"aaa": {{"label": "DFDC_Fake", "frames": []}}}}}}}}}}"#
+            )
+        };
+        tree.write("dataset_json/a.json", json("train").as_bytes());
+        tree.write("dataset_json/b.json", json("val").as_bytes());
+        let out = tree.run(apply);
+        let aaa = info(&out, "DFDC/train/dfdc_train_part_0/aaa.mp4");
+        assert_eq!(aaa.label, Label::Fake);
+        assert_eq!(aaa.official_split.as_deref(), Some("train"));
+        assert_eq!(aaa.method, None);
+        assert_eq!(aaa.method_source.as_deref(), Some("DFDC_Fake"));
+        assert_eq!(aaa.label_source, "metadata:dataset_json/a.json");
+        assert_eq!(
+            out.used_metadata,
+            vec!["dataset_json/a.json", "dataset_json/b.json"]
+        );
     }
 
     #[test]

@@ -6,6 +6,20 @@
 //! Keys and file names are paths relative to the metadata file's folder (in
 //! practice bare file names of that folder). A JSON file whose entries carry
 //! no `real`/`fake` label is left for the generic sidecar adapter.
+//!
+//! Splits: DFDC publishes separate training, validation and test sets
+//! (Dolhansky et al., "The DeepFake Detection Challenge (DFDC) Dataset",
+//! arXiv:2006.07397, §3), and the preview its own train/test split
+//! (Dolhansky et al., "The Deepfake Detection Challenge (DFDC) Preview
+//! Dataset", arXiv:1910.08854, §2: the `set` of `dataset.json`). So an
+//! entry's `split`/`set`, the test release's `labels.csv` (test) and, for an
+//! entry that names none, a `test`/`validation` folder holding the DFDC
+//! metadata file, are the official split.
+//!
+//! Methods: the preview's fakes come from two face-swap methods it calls A
+//! and B (arXiv:1910.08854, §2), filed under `method_A/` and `method_B/`; a
+//! fake there gets that folder's name as its method. The full DFDC names no
+//! method per video.
 
 use serde_json::{Map, Value};
 
@@ -36,6 +50,10 @@ const PART_ATTR: &str = "part";
 const TRAINING_LABELS: &[&str] = &["REAL", "FAKE"];
 /// A metadata path containing this (any case) is taken to be DFDC's.
 const DFDC_MARKER: &str = "dfdc";
+/// Prefix of the preview's method folders (`method_A`, `method_B`).
+const PREVIEW_METHOD_PREFIX: &str = "method_";
+/// Split of the videos the test release's `labels.csv` lists.
+const TEST_SPLIT: &str = "test";
 
 /// Label videos from DFDC `metadata.json`, `dataset.json` and `labels.csv`.
 pub(super) fn apply(files: DatasetFiles<'_>, out: &mut LabelOutcome) {
@@ -96,6 +114,7 @@ fn apply_json(files: DatasetFiles<'_>, index: &VideoIndex<'_>, rel: &str, out: &
     };
     let folder = util::parent(rel);
     let source = util::metadata_source(rel);
+    let folder_split = folder_split(folder);
     let mut matched = 0usize;
     let mut bad: Vec<&str> = Vec::new();
     for (key, entry) in entries {
@@ -107,7 +126,12 @@ fn apply_json(files: DatasetFiles<'_>, index: &VideoIndex<'_>, rel: &str, out: &
             continue;
         };
         matched += 1;
-        out.merge(video, entry_info(index, folder, video, entry, &source));
+        let mut info = entry_info(index, folder, video, entry, &source);
+        if info.official_split.is_none() {
+            info.official_split.clone_from(&folder_split);
+            info.split.clone_from(&folder_split);
+        }
+        out.merge(video, info);
     }
     if let Some(first) = bad.first() {
         out.concern(
@@ -161,9 +185,25 @@ fn entry_info(
                 index.locate(folder, o).map_or(sibling, str::to_string)
             }
         });
+    // Fakes of the preview: the method folder they are filed under.
+    let method = (label == Label::Fake)
+        .then(|| {
+            let inner = util::strip_dir(folder, video).unwrap_or(video);
+            util::components(util::parent(inner))
+                .into_iter()
+                .find(|c| {
+                    c.len() > PREVIEW_METHOD_PREFIX.len()
+                        && c.get(..PREVIEW_METHOD_PREFIX.len())
+                            .is_some_and(|p| p.eq_ignore_ascii_case(PREVIEW_METHOD_PREFIX))
+                })
+                .map(str::to_string)
+        })
+        .flatten();
     let mut info = LabelInfo {
         label,
         label_source: source.to_string(),
+        method,
+        official_split: split.clone(),
         split,
         original,
         ..LabelInfo::default()
@@ -180,6 +220,30 @@ fn entry_info(
         info.attrs.insert(PART_ATTR.to_string(), part.to_string());
     }
     info
+}
+
+/// The split of the nearest folder at or above `folder` named like one
+/// (`test`, `validation`, `train`, ...).
+fn folder_split(folder: &str) -> Option<String> {
+    util::components(folder)
+        .into_iter()
+        .rev()
+        .find_map(util::normalize_split)
+}
+
+/// The official split of the videos a `labels.csv` lists. The file comes
+/// with the DFDC test set (arXiv:2006.07397, §3; DeepfakeBench's
+/// `preprocessing/rearrange.py` reads it as `DFDC/test/labels.csv`), so a
+/// DFDC one (path naming DFDC) gives the split of its `test`/`validation`
+/// folder, else `test`; any other one only when it lies in a `test` folder,
+/// as the release unpacks. A home-grown `labels.csv` elsewhere gives none.
+fn csv_split(rel: &str) -> Option<String> {
+    let dfdc = rel.to_ascii_lowercase().contains(DFDC_MARKER);
+    match folder_split(util::parent(rel)) {
+        Some(split) if dfdc || split == TEST_SPLIT => Some(split),
+        None if dfdc => Some(TEST_SPLIT.to_string()),
+        _ => None,
+    }
 }
 
 /// The test release's `labels.csv` (or any `labels.csv` with a file-name and
@@ -205,6 +269,7 @@ fn apply_csv(files: DatasetFiles<'_>, index: &VideoIndex<'_>, rel: &str, out: &m
     };
     let folder = util::parent(rel);
     let source = util::metadata_source(rel);
+    let split = csv_split(rel);
     let mut matched = 0usize;
     let mut problems: Vec<String> = Vec::new();
     for (line, fields) in rows {
@@ -227,6 +292,8 @@ fn apply_csv(files: DatasetFiles<'_>, index: &VideoIndex<'_>, rel: &str, out: &m
         let mut info = LabelInfo {
             label,
             label_source: source.clone(),
+            split: split.clone(),
+            official_split: split.clone(),
             ..LabelInfo::default()
         };
         for (i, value) in fields.iter().enumerate() {
@@ -401,7 +468,20 @@ mod tests {
         let fake = info(&out, "test/videos/x2.mp4");
         assert_eq!(fake.label, Label::Fake);
         assert_eq!(fake.label_source, "metadata:test/labels.csv");
+        assert_eq!(fake.split.as_deref(), Some("test"));
+        assert_eq!(fake.official_split.as_deref(), Some("test"));
         assert_eq!(out.used_metadata, vec!["test/labels.csv"]);
+    }
+
+    #[test]
+    fn labels_csv_split() {
+        let s = |s: &str| Some(s.to_string());
+        assert_eq!(csv_split("DFDC/test/labels.csv"), s("test"));
+        assert_eq!(csv_split("dfdc_test/labels.csv"), s("test"));
+        assert_eq!(csv_split("DFDC/validation/labels.csv"), s("val"));
+        assert_eq!(csv_split("release/test/labels.csv"), s("test"));
+        assert_eq!(csv_split("mine/labels.csv"), None);
+        assert_eq!(csv_split("mine/train/labels.csv"), None);
     }
 
     #[test]
@@ -449,7 +529,9 @@ mod tests {
         assert!(out.concerns.is_empty(), "{:?}", out.concerns);
         let fake = info(&out, "preview/method_A/1/a.mp4");
         assert_eq!(fake.label, Label::Fake);
+        assert_eq!(fake.method.as_deref(), Some("method_A"));
         assert_eq!(fake.split.as_deref(), Some("test"));
+        assert_eq!(fake.official_split.as_deref(), Some("test"));
         assert!(fake.attrs.is_empty());
         assert_eq!(
             info(&out, "preview/original_videos/1/b.mp4").label,

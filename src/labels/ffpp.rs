@@ -3,12 +3,15 @@
 //! Layout: `original_sequences/{youtube,actors}/<comp>/videos/<name>` (real)
 //! and `manipulated_sequences/<Method>/<comp>/videos/<name>` (fake), at any
 //! depth, folder names matched ignoring case; `<comp>` is `raw`/`c0`, `c23` or
-//! `c40`. Masks (`manipulated_sequences/<Method>/masks/...`) get no label.
+//! `c40`. Masks (`manipulated_sequences/<Method>/masks/videos/<name>`) are
+//! [`VideoKind::Mask`] with no label, whatever other rules say (see
+//! [`apply_masks`]).
 //! Names: originals `071`, fakes `<target>_<source>` (`071_054`); DFD
 //! originals `<actor>__<scene>`, DFD fakes `<target>_<source>__<scene>__<id>`.
 //!
 //! Metadata: the splits files `train.json`, `val.json`, `test.json` (lists of
-//! `[a, b]` pairs: originals `a`, `b` and fakes `a_b`, `b_a` are in that split)
+//! `[a, b]` pairs: originals `a`, `b` and fakes `a_b`, `b_a` are in that split;
+//! the official split, `official_split`)
 //! and `conversion_dict.json` (`{"000": "<youtube id> <segment>"}`, giving the
 //! `youtube_id` attribute: originals sharing it come from one source video).
 
@@ -17,10 +20,12 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::util::{self, VideoIndex};
-use super::{DatasetFiles, Label, LabelInfo, LabelOutcome};
+use super::{DatasetFiles, Label, LabelInfo, LabelOutcome, VideoKind};
 
 /// Format name recorded in `layouts` and `layout:` label sources.
 const LAYOUT: &str = "ffpp";
+/// Rule name recorded as the `label_source` of masks.
+const MASKS_RULE: &str = "ffpp_masks";
 /// Folder of the real videos.
 const ORIGINALS_DIR: &str = "original_sequences";
 /// Folder of the fake videos (one folder per method).
@@ -179,7 +184,11 @@ pub(super) fn apply_metadata(files: DatasetFiles<'_>, out: &mut LabelOutcome) {
         };
         let mut info = LabelInfo::default();
         if let Some((split, rel)) = found {
+            // The benchmark split the FF++ authors publish (Rössler et al.,
+            // ICCV 2019, §4: 720/140/140 videos; dataset/splits/ of
+            // github.com/ondyari/FaceForensics): official.
             info.split = Some(split.to_string());
+            info.official_split = Some(split.to_string());
             used.insert(rel);
         }
         if let Some(youtube_id) = youtube_ids.get(id) {
@@ -301,12 +310,48 @@ fn read_conversion_dict(
     true
 }
 
-/// Label videos by the FF++ folder layout.
+/// Mark FF++ masks: every video under `manipulated_sequences/<method>/masks/`
+/// is a [`VideoKind::Mask`], never real or fake, for every method alike. The
+/// FF++ dataset README (github.com/ondyari/FaceForensics `dataset/README.md`,
+/// download script `-t masks`) calls them "a binary mask indicating the
+/// manipulated pixels" of each fake: not footage to train on or select.
+/// Runs before every other adapter; `LabelOutcome::merge` keeps a mask's
+/// label unknown.
+pub(super) fn apply_masks(files: DatasetFiles<'_>, out: &mut LabelOutcome) {
+    let mut found = false;
+    for video in files.videos {
+        let Some(FfppVideo {
+            kind: Kind::Mask { method },
+            ..
+        }) = parse(video)
+        else {
+            continue;
+        };
+        out.merge(video, mask_info(method));
+        found = true;
+    }
+    if found {
+        util::note_used(out, LAYOUT, None);
+    }
+}
+
+/// What the layout says about a mask of `method`'s fakes.
+fn mask_info(method: &str) -> LabelInfo {
+    LabelInfo {
+        kind: VideoKind::Mask,
+        label_source: util::layout_source(MASKS_RULE),
+        method: Some(method.to_string()),
+        ..LabelInfo::default()
+    }
+}
+
+/// Label videos by the FF++ folder layout (masks are [`apply_masks`]'s).
 pub(super) fn apply_layout(files: DatasetFiles<'_>, out: &mut LabelOutcome) {
     let parsed: Vec<(&String, FfppVideo<'_>)> = files
         .videos
         .iter()
         .filter_map(|v| Some((v, parse(v)?)))
+        .filter(|(_, p)| !matches!(p.kind, Kind::Mask { .. }))
         .collect();
     if parsed.is_empty() {
         return;
@@ -360,10 +405,7 @@ fn layout_info(index: &VideoIndex<'_>, p: &FfppVideo<'_>) -> LabelInfo {
                 info.original = Some(find_original(index, p, collection, &original_stem));
             }
         }
-        Kind::Mask { method } => {
-            info.method = Some(method.to_string());
-            info.attrs.insert("kind".to_string(), "mask".to_string());
-        }
+        Kind::Mask { method } => return mask_info(method),
     }
     info
 }
@@ -485,9 +527,14 @@ mod tests {
             info(&out, FAKE_NO_ORIG).original.as_deref(),
             Some("FaceForensics++/original_sequences/youtube/c40/videos/999.avi")
         );
-        let mask = info(&out, MASK);
+        assert!(!out.labels.contains_key(MASK));
+        let masks = tree().run(apply_masks);
+        assert_eq!(masks.labels.len(), 1);
+        let mask = info(&masks, MASK);
         assert_eq!(mask.label, Label::Unknown);
-        assert_eq!(mask.attrs["kind"], "mask");
+        assert_eq!(mask.kind, VideoKind::Mask);
+        assert_eq!(mask.label_source, "layout:ffpp_masks");
+        assert_eq!(mask.method.as_deref(), Some("Deepfakes"));
         let dfd_real = info(&out, DFD_REAL);
         assert_eq!(dfd_real.identity.as_deref(), Some("01"));
         assert_eq!(dfd_real.attrs["scene"], "talking_angry_couch");
@@ -553,6 +600,10 @@ mod tests {
         assert_eq!(info(&out, ORIG_054).split.as_deref(), Some("train"));
         assert_eq!(info(&out, FAKE_C40).split.as_deref(), Some("train"));
         assert_eq!(info(&out, FAKE_NO_ORIG).split.as_deref(), Some("test"));
+        assert_eq!(
+            info(&out, FAKE_NO_ORIG).official_split.as_deref(),
+            Some("test")
+        );
         assert!(!out.labels.contains_key(DFD_FAKE));
         assert!(!out.labels.contains_key(MASK));
     }

@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 
 use super::util;
-use super::{DatasetFiles, Label, LabelInfo, LabelOutcome};
+use super::{DatasetFiles, Label, LabelInfo, LabelOutcome, VideoKind};
 
 /// Rule name recorded in `layouts` and `layout:` label sources.
 const LAYOUT: &str = "folder";
@@ -73,9 +73,11 @@ pub(super) fn apply(files: DatasetFiles<'_>, out: &mut LabelOutcome) {
         .videos
         .iter()
         .filter(|v| {
+            // Masks (FF++ `<method>/masks/`) are never labelled, even under
+            // a folder named like a label word (`Deepfakes`).
             out.labels
                 .get(v.as_str())
-                .is_none_or(|l| l.label == Label::Unknown)
+                .is_none_or(|l| l.label == Label::Unknown && l.kind != VideoKind::Mask)
         })
         .collect();
     // Top folders holding a label folder directly: methods when there are several.

@@ -52,6 +52,32 @@ impl Label {
     }
 }
 
+/// What a video file is: footage to label, or a by-product of a dataset that
+/// is not footage to train or select on.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoKind {
+    /// A video of people (real or fake): the default.
+    #[default]
+    Video,
+    /// A mask video: the manipulated pixels of a fake drawn white on black
+    /// (FaceForensics++ `manipulated_sequences/<method>/masks/videos/`). Its
+    /// `label` is always `unknown`: it is neither real nor fake footage.
+    Mask,
+}
+
+impl VideoKind {
+    /// The lowercase name written to the outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VideoKind::Video => "video",
+            VideoKind::Mask => "mask",
+        }
+    }
+}
+
 /// What the metadata (or a layout rule) says about one video.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LabelInfo {
@@ -60,13 +86,39 @@ pub struct LabelInfo {
     /// Which file or rule gave the label, e.g. `metadata:dfdc_train_part_0/metadata.json`
     /// or `layout:ffpp`.
     pub label_source: String,
-    /// Manipulation method for fakes (`Deepfakes`, `FaceSwap`, `DF-VAE`, ...).
+    /// Video or mask. A mask keeps `label` unknown whatever any source says,
+    /// and its `label_source` names the rule that found it a mask.
+    #[serde(default)]
+    pub kind: VideoKind,
+    /// Manipulation method for fakes, one name per method whichever source
+    /// gave it (`Deepfakes`, `FaceSwap`, `DF-VAE`, `method_A`, ...).
     pub method: Option<String>,
+    /// The name the deciding metadata itself gives the method or fake class,
+    /// when it differs from the engine's name: DeepfakeBench class names such
+    /// as `FF-DF` (method `Deepfakes`) or `DFDC_Fake` (a class that names no
+    /// method, so `method` stays empty). `None` when `method` is the source's
+    /// own name.
+    #[serde(default)]
+    pub method_source: Option<String>,
     /// The original of a fake, as a path relative to the same root (`/`-joined),
     /// when the metadata or layout names one.
     pub original: Option<String>,
-    /// `train`, `val` or `test` where the dataset defines splits.
+    /// `train`, `val` or `test`: the dataset's official split when it has one
+    /// for this video (then equal to `official_split`), else a hint from a
+    /// source the dataset did not publish as its split (a home-grown sidecar
+    /// JSON's `split`, a `train/` or `test/` folder name).
     pub split: Option<String>,
+    /// The split the dataset's own publication assigns, and only that: FF++
+    /// `splits/{train,val,test}.json`, Celeb-DF `List_of_testing_videos.txt`
+    /// (listed: test, the rest train), DFDC `metadata.json` `split`, the DFDC
+    /// test release's `labels.csv` and the preview's `dataset.json` `set`,
+    /// DeeperForensics-1.0 `lists/splits/`, and DeepfakeBench dataset JSON
+    /// (a video filed under all three splits has none). `split` differs from
+    /// it only where this is `None` and a non-official hint gave `split`; a
+    /// video whose official split is test or val must stay out of training
+    /// (and out of fake-generation sources).
+    #[serde(default)]
+    pub official_split: Option<String>,
     /// Identity of the person shown (the target identity for fakes), where known.
     pub identity: Option<String>,
     /// Further categories from the metadata (`scene`, `lighting`, `gender`, ...):
@@ -111,13 +163,18 @@ pub struct LabelOutcome {
 /// Assign labels to every video of one dataset root.
 pub fn assign_labels(files: DatasetFiles<'_>) -> LabelOutcome {
     let mut out = LabelOutcome::default();
-    // Metadata files first: they outrank layout rules.
+    // Masks first: whatever any later source says, they stay masks.
+    ffpp::apply_masks(files, &mut out);
+    // Metadata files next: they outrank layout rules. The datasets' own
+    // files come before DeepfakeBench's JSON, which is derived from them
+    // (its `preprocessing/rearrange.py` reads these very lists), so the
+    // official lists decide where the two disagree.
     dfdc::apply(files, &mut out);
     fakeavceleb::apply(files, &mut out);
-    deepfakebench::apply(files, &mut out);
     celebdf::apply_metadata(files, &mut out);
     deeperforensics::apply_metadata(files, &mut out);
     ffpp::apply_metadata(files, &mut out);
+    deepfakebench::apply(files, &mut out);
     sidecar::apply(files, &mut out);
     // Then layout rules for what is still unlabelled.
     ffpp::apply_layout(files, &mut out);
@@ -135,22 +192,50 @@ impl LabelOutcome {
     /// Add what `info` says about the video `rel_path`, filling only what is
     /// still unknown: the label (and its `label_source`) when the video is
     /// unlabelled or `unknown`, each optional field when still `None`, and
-    /// attributes not yet present. Earlier (higher-priority) sources win.
+    /// attributes not yet present. Earlier (higher-priority) sources win,
+    /// with two exceptions: a mask stays a mask with an unknown label and
+    /// takes nothing from later sources, and an official split replaces a
+    /// non-official one (see [`LabelInfo::official_split`]).
     pub fn merge(&mut self, rel_path: &str, info: LabelInfo) {
         let entry = self.labels.entry(rel_path.to_string()).or_default();
+        if entry.kind == VideoKind::Mask {
+            return;
+        }
+        if info.kind == VideoKind::Mask {
+            *entry = LabelInfo {
+                label: Label::Unknown,
+                ..info
+            };
+            return;
+        }
         if entry.label == Label::Unknown && info.label != Label::Unknown {
             entry.label = info.label;
             entry.label_source = info.label_source.clone();
         } else if entry.label_source.is_empty() {
             entry.label_source = info.label_source.clone();
         }
-        if entry.method.is_none() {
-            entry.method = info.method;
+        match (&entry.method, &info.method) {
+            (None, Some(_)) => {
+                entry.method = info.method;
+                entry.method_source = info.method_source;
+            }
+            (Some(a), Some(b)) if a == b && entry.method_source.is_none() => {
+                entry.method_source = info.method_source;
+            }
+            (None, None) if entry.method_source.is_none() => {
+                entry.method_source = info.method_source;
+            }
+            _ => {}
         }
         if entry.original.is_none() {
             entry.original = info.original;
         }
-        if entry.split.is_none() {
+        // An official split outranks any split a non-official source gave
+        // first; among official sources the first (highest-priority) wins.
+        if entry.official_split.is_none() && info.official_split.is_some() {
+            entry.official_split = info.official_split;
+            entry.split.clone_from(&entry.official_split);
+        } else if entry.split.is_none() {
             entry.split = info.split;
         }
         if entry.identity.is_none() {
