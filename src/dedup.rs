@@ -305,8 +305,10 @@ fn may_merge(a: &VideoRecord, b: &VideoRecord) -> bool {
 
 /// Find duplicates among the readable records that have frame results.
 pub fn find(records: &[VideoRecord]) -> DedupOutcome {
+    // Masks are not footage: the masks of two methods on one original look
+    // alike without being copies of anything a detector trains on.
     let idx: Vec<usize> = (0..records.len())
-        .filter(|&i| records[i].is_readable())
+        .filter(|&i| records[i].is_readable() && !records[i].is_mask())
         .collect();
     let mut sets = UnionFind::new(records.len());
     // Exact copies.

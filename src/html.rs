@@ -56,11 +56,13 @@ const INPUT_COLOR: &str = "#5b7fbf";
 const SELECTED_COLOR: &str = "#e8743b";
 /// Colour of target markers.
 const TARGET_COLOR: &str = "#111111";
-/// Composition segments: readable real, readable fake, readable unknown, unreadable.
-const COMPOSITION: [(&str, &str); 4] = [
+/// Composition segments: readable real, readable fake, readable unknown,
+/// readable mask, unreadable.
+const COMPOSITION: [(&str, &str); 5] = [
     ("real", "#3f9d63"),
     ("fake", "#c8463f"),
     ("unknown", "#9a9a9a"),
+    ("mask", "#d8b44a"),
     ("unreadable", "#6d4fa3"),
 ];
 
@@ -302,10 +304,12 @@ fn summary(h: &mut String, inp: &Inputs<'_>) {
 
 fn composition(h: &mut String, inp: &Inputs<'_>) {
     h.push_str("<section id=\"composition\">\n<h2>Composition per dataset</h2>\n");
-    // Segments from the records: readable real/fake/unknown, then unreadable.
-    let mut per: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    // Segments from the records: readable real/fake/unknown/mask, then unreadable.
+    let mut per: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
     for r in inp.records {
         let seg = if !r.is_readable() {
+            4
+        } else if r.is_mask() {
             3
         } else {
             match r.labels.label {
@@ -314,7 +318,7 @@ fn composition(h: &mut String, inp: &Inputs<'_>) {
                 Label::Unknown => 2,
             }
         };
-        per.entry(r.dataset.as_str()).or_insert([0; 4])[seg] += 1;
+        per.entry(r.dataset.as_str()).or_insert([0; 5])[seg] += 1;
     }
     let items: Vec<(&str, &str, &str)> = COMPOSITION
         .iter()

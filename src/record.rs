@@ -67,6 +67,12 @@ impl VideoRecord {
     pub fn is_readable(&self) -> bool {
         self.error.is_none() && self.probe.is_some()
     }
+
+    /// A mask video (the manipulated pixels of a fake, as FF++ ships them):
+    /// inventoried, never footage: not a candidate, not deduplicated.
+    pub fn is_mask(&self) -> bool {
+        self.labels.kind == crate::labels::VideoKind::Mask
+    }
 }
 
 /// What kind of problem a concern reports.

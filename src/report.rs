@@ -209,8 +209,10 @@ pub struct Counts {
     pub real_videos: usize,
     /// Labelled fake (readable or not).
     pub fake_videos: usize,
-    /// With no label.
+    /// With no label (masks not counted).
     pub unknown_label_videos: usize,
+    /// Mask videos (manipulated pixels of a fake, e.g. FF++ `masks/`).
+    pub mask_videos: usize,
     /// That could not be read.
     pub unreadable_videos: usize,
 }
@@ -361,7 +363,11 @@ fn counts(recs: &[&VideoRecord]) -> Counts {
         total_videos: recs.len(),
         real_videos: n(Label::Real),
         fake_videos: n(Label::Fake),
-        unknown_label_videos: n(Label::Unknown),
+        unknown_label_videos: recs
+            .iter()
+            .filter(|r| r.labels.label == Label::Unknown && !r.is_mask())
+            .count(),
+        mask_videos: recs.iter().filter(|r| r.is_mask()).count(),
         unreadable_videos: recs.iter().filter(|r| !r.is_readable()).count(),
     }
 }
@@ -524,7 +530,7 @@ fn recommendations(
     }
     let unknown = recs
         .iter()
-        .filter(|r| r.labels.label == Label::Unknown)
+        .filter(|r| r.labels.label == Label::Unknown && !r.is_mask())
         .count();
     if unknown > 0 {
         out.push(format!(

@@ -260,6 +260,32 @@ fn inventory_labels_follow_the_datasets_documentation() {
     );
     let mask = by_rel["FaceForensics++/manipulated_sequences/Deepfakes/masks/videos/000_001.mp4"];
     assert_eq!(mask["label_source"], "layout:ffpp_masks");
+    // Masks are inventoried and counted as masks, never deduplicated (every
+    // clip here is one test card in another hue, so the other videos do
+    // cluster) and never candidates.
+    let masks: Vec<&&Value> = by_rel.values().filter(|l| l["kind"] == "mask").collect();
+    assert_eq!(masks.len(), 2);
+    assert!(masks.iter().all(|m| m["cluster_id"].is_null()), "{masks:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["kind"] == "video" && l["cluster_id"].is_u64()),
+        "the hue-shifted test cards are expected to cluster"
+    );
+    let report = common::read_json(&out.join("report.json"));
+    assert_eq!(report["totals"]["mask_videos"], 2);
+    assert_eq!(
+        report["totals"]["unknown_label_videos"],
+        lines
+            .iter()
+            .filter(|l| l["label"] == "unknown" && l["kind"] == "video")
+            .count()
+    );
+    let balance = common::read_json(&out.join("diversity_balance.json"));
+    assert_eq!(
+        balance["excluded"]["mask of manipulated pixels, not footage"],
+        2
+    );
     let cdf_fake = by_rel["Celeb-DF-v2/Celeb-synthesis/id0_id1_0000.mp4"];
     assert_eq!(
         cdf_fake["label_source"],

@@ -185,14 +185,16 @@ fn demo_report_renders_in_headless_chromium_with_every_section_and_chart() {
     assert_eq!(
         composition.matches("<rect").count(),
         {
-            // One segment per non-empty (dataset, real/fake/unknown/unreadable).
+            // One segment per non-empty (dataset, real/fake/unknown/mask/unreadable).
             let inv = common::read_jsonl(&out.join("inventory.jsonl"));
             let mut segs = std::collections::BTreeSet::new();
             for l in &inv {
-                let seg = if l["error"].is_null() {
-                    l["label"].as_str().unwrap().to_string()
-                } else {
+                let seg = if !l["error"].is_null() {
                     "unreadable".into()
+                } else if l["kind"] == "mask" {
+                    "mask".into()
+                } else {
+                    l["label"].as_str().unwrap().to_string()
                 };
                 segs.insert((l["dataset"].as_str().unwrap().to_string(), seg));
             }

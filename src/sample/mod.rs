@@ -95,6 +95,8 @@ pub struct Pick {
 pub fn exclusion(r: &VideoRecord) -> Option<&'static str> {
     if !r.is_readable() {
         Some("unreadable")
+    } else if r.is_mask() {
+        Some("mask of manipulated pixels, not footage")
     } else if r.labels.label == Label::Fake {
         Some("fake")
     } else if r.labels.label == Label::Unknown {
