@@ -7,7 +7,8 @@
 //! frames and faces (catalog stage `frames@…`) → [`conclude`]: dedup,
 //! selection, fake catalog, recommendations and the documents → write
 //! `inventory.jsonl`, `dedup_report.json`, `real_sources.jsonl`,
-//! `diversity_balance.json`, `report.json` and `report.html`, each
+//! `diversity_balance.json`, `clip_plan.jsonl`, `report.json` and
+//! `report.html`, each
 //! atomically. [`conclude`] is pure: the same records give the same bytes,
 //! so a resumed run writes what an uninterrupted one would.
 
@@ -40,7 +41,7 @@ pub const PROBE_STAGE: &str = "probe@1";
 
 /// Catalog stage version of the frame pass; bump when a statistic's definition
 /// or the sampling changes. The stage name also carries K (`--frames`).
-pub const FRAMES_STAGE_VERSION: u32 = 2;
+pub const FRAMES_STAGE_VERSION: u32 = 3;
 
 /// Frames handed to a GPU backend per call: enough to keep a GPU busy, small
 /// enough that a batch of 1080p frames stays near 256 MB.
@@ -131,6 +132,7 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             budget: cfg.budget,
             clips_per_video_max: cfg.clips_per_video_max,
             seed: cfg.seed,
+            include_official_test: cfg.include_official_test,
         },
         &face_pass_line,
         face_pass.is_some(),
@@ -153,7 +155,8 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
 }
 
 /// From the analysed records to every output: near-duplicate clusters (each
-/// record gains its `cluster_id` and `duplicate_of`), the selection, the fake
+/// record gains its `cluster_id` and `duplicate_of`) and same-session groups
+/// (`session_id`), the selection, the fake
 /// catalog and recommendations, and the documents and human report built
 /// from them. Pure: the same records give the same bytes.
 pub fn conclude(
@@ -171,7 +174,12 @@ pub fn conclude(
             records[i].duplicate_of = Some(dedup.clusters[id].kept.clone());
         }
     }
+    for (&i, &id) in &dedup.session_of {
+        records[i].session_id = Some(id);
+    }
     let selection = sample::select(records, opts, face_pass_ran);
+    let split_plan = plan::split_plan(&selection.picks, &selection.balance.primary_axes);
+    let clip_plan = plan::clip_plan(&selection.picks, &split_plan);
     let report_doc = report::build_report(
         datasets,
         records,
@@ -180,7 +188,12 @@ pub fn conclude(
             face_pass: face_pass_line.to_string(),
             diversity_gaps: selection.gaps.clone(),
             fake_catalog: plan::fake_catalog(records, &dedup),
-            pipeline_recommendations: plan::recommendations(records, &selection, &dedup),
+            pipeline_recommendations: plan::recommendations(
+                records,
+                &selection,
+                &dedup,
+                &split_plan,
+            ),
         },
     );
     let dedup_doc = dedup::report(records, &dedup);
@@ -195,6 +208,7 @@ pub fn conclude(
         report: report_doc,
         dedup: dedup_doc,
         selection,
+        clip_plan,
         html,
     })
 }
@@ -275,6 +289,7 @@ fn scan_and_label(cfg: &AnalyzeConfig) -> (Vec<DatasetInfo>, Vec<VideoRecord>, V
                 frames: None,
                 cluster_id: None,
                 duplicate_of: None,
+                session_id: None,
                 error: None,
             });
         }

@@ -1229,15 +1229,39 @@ fn recommendations(h: &mut String, inp: &Inputs<'_>) {
         .collect();
     let _ = writeln!(
         h,
-        "<p><b>Stage 3, assembly:</b> {}; {}. Planned: {}.</p>",
+        "<p><b>Stage 3, assembly:</b> {}; {}. Planned ({} groups, every clip in <code>{}</code>): {}.</p>",
         esc(s3.split_rule),
         esc(s3.balance),
+        s3.groups,
+        s3.clip_plan_file,
         if splits.is_empty() {
             "nothing selected".to_string()
         } else {
             splits.join(", ")
         }
     );
+    if !s3.could_not_hold.is_empty() {
+        let parts: Vec<String> = s3
+            .could_not_hold
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {} in {}: {} clips for {:.1} planned ({})",
+                    esc(&d.axis),
+                    esc(&d.category),
+                    esc(&d.split),
+                    d.clips,
+                    d.expected,
+                    esc(&d.why)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p class=\"muted\">Split shares not held: {}.</p>",
+            parts.join("; ")
+        );
+    }
     h.push_str("<ul class=\"tight\">\n");
     for (ds, d) in &inp.report.datasets {
         for rec in &d.recommendations {

@@ -23,8 +23,10 @@
 //!    [`report`]: `inventory.jsonl`, `report.json`, `dedup_report.json`,
 //!    `real_sources.jsonl`, `diversity_balance.json`; [`html`]: `report.html`.
 //!
-//! `engine promote` ([`promote`], entries of [`manifest`]) appends a clip
-//! manifest to an append-only ledger. Domain thresholds live in [`policy`];
+//! `engine extract` ([`extract`]) cuts the clips of `clip_plan.jsonl` into a
+//! store with one fixed encoding and writes their manifest; `engine promote`
+//! ([`promote`], entries of [`manifest`]) appends a clip manifest to an
+//! append-only ledger. Domain thresholds live in [`policy`];
 //! [`cli`] turns flags into a plain config; [`paths`] spells paths the way
 //! the outputs show them (`X:\dataset_3` → `X:/dataset_3`).
 
@@ -32,6 +34,7 @@ pub mod analyze;
 pub mod catalog;
 pub mod cli;
 pub mod dedup;
+pub mod extract;
 pub mod faces;
 pub mod frames;
 pub mod html;

@@ -41,6 +41,9 @@ pub struct VideoRecord {
     pub cluster_id: Option<usize>,
     /// The kept member's path, when this video is a duplicate not kept.
     pub duplicate_of: Option<String>,
+    /// Same-recording-session group (alike videos of the same people that
+    /// share no frames), if any: kept, but planned into one split.
+    pub session_id: Option<usize>,
     /// Why the file could not be read, if it could not.
     pub error: Option<String>,
 }

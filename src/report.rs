@@ -2,7 +2,7 @@
 //! summary, fake catalog, recommendations, gaps, quality concerns) and the
 //! writing of every output, `inventory.jsonl` (one line per video file),
 //! `report.json`, `dedup_report.json`, `real_sources.jsonl`,
-//! `diversity_balance.json` and `report.html` (rendered elsewhere from these
+//! `diversity_balance.json`, `clip_plan.jsonl` and `report.html` (rendered elsewhere from these
 //! documents), each atomically into the output directory.
 //!
 //! Nothing here depends on timing or on which files were analysed in this run
@@ -77,6 +77,7 @@ struct InventoryLine<'a> {
     faces: Option<&'a crate::faces::FaceSummary>,
     cluster_id: Option<usize>,
     duplicate_of: Option<&'a str>,
+    session_id: Option<usize>,
     error: Option<&'a str>,
 }
 
@@ -117,6 +118,7 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
         faces: r.frames.as_ref().and_then(|f| f.faces.as_ref()),
         cluster_id: r.cluster_id,
         duplicate_of: r.duplicate_of.as_deref(),
+        session_id: r.session_id,
         error: r.error.as_deref(),
     }
 }
@@ -131,6 +133,8 @@ pub struct Outputs {
     pub dedup: DedupReport,
     /// The selection: `real_sources.jsonl` lines and `diversity_balance.json`.
     pub selection: Selection,
+    /// `clip_plan.jsonl`: every planned clip with its split and group.
+    pub clip_plan: Vec<crate::plan::PlannedClip>,
     /// `report.html`.
     pub html: String,
 }
@@ -142,6 +146,7 @@ pub const OUTPUT_FILES: &[&str] = &[
     "dedup_report.json",
     "real_sources.jsonl",
     "diversity_balance.json",
+    "clip_plan.jsonl",
     "report.json",
     "report.html",
 ];
@@ -165,6 +170,12 @@ pub fn write_outputs(out_dir: &Path, records: &[VideoRecord], outputs: &Outputs)
         &out_dir.join("diversity_balance.json"),
         &pretty(&outputs.selection.balance)?,
     )?;
+    let mut plan = Vec::new();
+    for c in &outputs.clip_plan {
+        serde_json::to_writer(&mut plan, c)?;
+        plan.push(b'\n');
+    }
+    write_atomic(&out_dir.join("clip_plan.jsonl"), &plan)?;
     write_atomic(&out_dir.join("report.json"), &pretty(&outputs.report)?)?;
     write_atomic(&out_dir.join("report.html"), outputs.html.as_bytes())?;
     Ok(())

@@ -498,6 +498,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
             probe,
             frames,
             cluster_id: None,
+            session_id: None,
             duplicate_of: None,
             error,
         });
@@ -527,6 +528,7 @@ fn report_of_a_10k_video_catalog_stays_under_5_mb() {
             budget: None,
             clips_per_video_max: engine::policy::DEFAULT_CLIPS_PER_VIDEO_MAX,
             seed: 0,
+            include_official_test: false,
         },
         "face pass off (synthetic catalog)",
         false,
