@@ -913,4 +913,68 @@ mod tests {
         let pairs = candidate_pairs(&[frames(&a), frames(&b), frames(&c), frames(&flat)]);
         assert_eq!(pairs.into_iter().collect::<Vec<_>>(), vec![(0, 1)]);
     }
+    /// A readable record of `path` (a real file), labelled `label`.
+    fn record(dir: &Path, name: &str, label: Label) -> VideoRecord {
+        let fs_path = dir.join(name);
+        VideoRecord {
+            dataset: "d".into(),
+            path: format!("d/{name}"),
+            rel_path: name.into(),
+            key: fs_path.display().to_string(),
+            size_bytes: std::fs::metadata(&fs_path).unwrap().len(),
+            fs_path,
+            mtime_ns: 0,
+            is_regular: true,
+            labels: crate::labels::LabelInfo {
+                label,
+                ..Default::default()
+            },
+            original_path: None,
+            probe: Some(crate::probe::ProbeInfo {
+                container: "mp4".into(),
+                format_name: "mp4".into(),
+                codec: "h264".into(),
+                profile: None,
+                pix_fmt: None,
+                width: 320,
+                height: 240,
+                rotation_deg: 0,
+                fps: 25.0,
+                duration_s: 12.0,
+                bitrate_bps: 1000,
+                frame_count: 300,
+                frame_count_estimated: false,
+                has_audio: false,
+                audio_codec: None,
+            }),
+            frames: None,
+            cluster_id: None,
+            duplicate_of: None,
+            session_id: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn of_byte_identical_copies_the_one_a_fake_names_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.mp4", "b.mp4"] {
+            std::fs::write(dir.path().join(name), b"the same bytes in both files").unwrap();
+        }
+        std::fs::write(dir.path().join("f.mp4"), b"a fake").unwrap();
+        let mut records = vec![
+            record(dir.path(), "a.mp4", Label::Real),
+            record(dir.path(), "b.mp4", Label::Real),
+            record(dir.path(), "f.mp4", Label::Fake),
+        ];
+        // Without a reference, path order keeps a.
+        let out = find(&records);
+        assert_eq!(out.clusters.len(), 1);
+        assert_eq!(out.clusters[0].kept, "d/a.mp4");
+        // The fake's metadata names b as its original: b is kept.
+        records[2].original_path = Some("d/b.mp4".into());
+        let out = find(&records);
+        assert_eq!(out.clusters[0].kept, "d/b.mp4");
+        assert!(out.clusters[0].reason.contains("names as its original"));
+    }
 }
