@@ -7,7 +7,8 @@
 //! frames and faces (catalog stage `frames@…`) → [`conclude`]: dedup,
 //! selection, fake catalog, recommendations and the documents → write
 //! `inventory.jsonl`, `dedup_report.json`, `real_sources.jsonl`,
-//! `diversity_balance.json`, `clip_plan.jsonl`, `report.json` and
+//! `diversity_balance.json`, `clip_plan.jsonl`, `fake_jobs.jsonl`,
+//! `report.json` and
 //! `report.html`, each
 //! atomically. [`conclude`] is pure: the same records give the same bytes,
 //! so a resumed run writes what an uninterrupted one would.
@@ -180,6 +181,7 @@ pub fn conclude(
     let selection = sample::select(records, opts, face_pass_ran);
     let split_plan = plan::split_plan(&selection.picks, &selection.balance.primary_axes);
     let clip_plan = plan::clip_plan(&selection.picks, &split_plan);
+    let stage2 = crate::stage2::plan(records, &selection.picks, &clip_plan, opts.seed);
     let report_doc = report::build_report(
         datasets,
         records,
@@ -189,10 +191,10 @@ pub fn conclude(
             diversity_gaps: selection.gaps.clone(),
             fake_catalog: plan::fake_catalog(records, &dedup),
             pipeline_recommendations: plan::recommendations(
-                records,
                 &selection,
                 &dedup,
                 &split_plan,
+                stage2.doc,
             ),
         },
     );
@@ -209,6 +211,7 @@ pub fn conclude(
         dedup: dedup_doc,
         selection,
         clip_plan,
+        fake_jobs: stage2.jobs,
         html,
     })
 }

@@ -1222,6 +1222,33 @@ fn recommendations(h: &mut String, inp: &Inputs<'_>) {
         s1.clip_strategy.clip_length_s,
         esc(s1.criteria)
     );
+    let s2 = &r.stage2_fake_generation;
+    let gens: Vec<String> = s2
+        .generators
+        .iter()
+        .filter(|g| g.jobs > 0)
+        .map(|g| format!("{} ({}) {}", esc(g.name), esc(g.family), g.jobs))
+        .collect();
+    let _ = writeln!(
+        h,
+        "<p><b>Stage 2, fake generation:</b> {} jobs in <code>{}</code>, one per real clip in its split: {}.{}</p>",
+        s2.jobs_per_split.values().map(|s| s.fake_jobs).sum::<usize>(),
+        s2.fake_jobs_file,
+        if gens.is_empty() {
+            "none".to_string()
+        } else {
+            gens.join(", ")
+        },
+        if s2.jobs_without_target > 0 {
+            format!(
+                " {} job{} need a second person their split does not have.",
+                s2.jobs_without_target,
+                if s2.jobs_without_target == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        }
+    );
     let splits: Vec<String> = s3
         .planned_splits
         .iter()

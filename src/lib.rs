@@ -19,7 +19,9 @@
 //!    (frame embeddings through [`neighbours`]), one member kept per cluster;
 //! 5. [`sample`]: diversity axes, quotas, the greedy and swap passes, the
 //!    clip plan and `diversity_balance.json`;
-//! 6. [`plan`]: the fake catalog and the stage 1/2/3 recommendations;
+//! 6. [`plan`]: the fake catalog, the split and clip plan and the stage 1/3
+//!    recommendations; [`stage2`]: the fake-generation jobs, from the
+//!    method table and generator catalog in [`generators`];
 //!    [`report`]: `inventory.jsonl`, `report.json`, `dedup_report.json`,
 //!    `real_sources.jsonl`, `diversity_balance.json`; [`html`]: `report.html`.
 //!
@@ -37,6 +39,7 @@ pub mod dedup;
 pub mod extract;
 pub mod faces;
 pub mod frames;
+pub mod generators;
 pub mod html;
 pub mod labels;
 pub mod manifest;
@@ -51,5 +54,6 @@ pub mod record;
 pub mod report;
 pub mod sample;
 pub mod scan;
+pub mod stage2;
 pub mod stats;
 pub mod unionfind;

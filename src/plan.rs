@@ -15,78 +15,6 @@ use crate::record::VideoRecord;
 use crate::sample::{Pick, Selection};
 use crate::unionfind::UnionFind;
 
-/// Generator families and the method names (case-insensitive substrings)
-/// that belong to each, from the datasets' own method lists (FF++, DFDC,
-/// DeeperForensics, FakeAVCeleb, DF40).
-pub const FAMILIES: &[(&str, &[&str])] = &[
-    (
-        "face_swap",
-        &[
-            "celeb-synthesis",
-            "deepfakes",
-            "faceswap",
-            "faceshifter",
-            "df-vae",
-            "fsgan",
-            "simswap",
-            "deepfakedetection",
-            "blendface",
-            "inswapper",
-            "e4s",
-            "uniface",
-            "mobileswap",
-        ],
-    ),
-    (
-        "reenactment",
-        &[
-            "face2face",
-            "neuraltextures",
-            "fomm",
-            "facevid2vid",
-            "wav2lip_reenact",
-            "lia",
-            "tpsm",
-            "mcnet",
-            "hyperreenact",
-            "sadtalker",
-        ],
-    ),
-    ("lip_sync", &["wav2lip", "talklip", "sadtalker"]),
-    (
-        "full_synthesis",
-        &[
-            "stylegan",
-            "ddpm",
-            "ddim",
-            "dit",
-            "sit",
-            "pixart",
-            "sd",
-            "midjourney",
-            "vqgan",
-            "rddm",
-        ],
-    ),
-    (
-        "face_editing",
-        &["stargan", "starganv2", "styleclip", "e4e", "collabdiff"],
-    ),
-];
-
-/// The family of a manipulation method, if recognised.
-pub fn family_of(method: &str) -> Option<&'static str> {
-    let m = method.to_ascii_lowercase();
-    FAMILIES
-        .iter()
-        .find(|(_, names)| {
-            names
-                .iter()
-                .any(|n| m == *n || m.contains(n) && n.len() > 3)
-        })
-        .map(|(f, _)| *f)
-}
-
 fn r3(x: Option<f64>) -> Option<f64> {
     x.map(|x| (x * 1000.0).round() / 1000.0)
 }
@@ -229,7 +157,7 @@ pub fn fake_catalog(records: &[VideoRecord], dedup: &DedupOutcome) -> FakeCatalo
                     .collect();
                 let row = MethodRow {
                     count: fs.len(),
-                    family: family_of(m),
+                    family: crate::generators::family_of(m),
                     fakes: quality_of(fs),
                     their_originals: quality_of(&originals),
                     temporal_consistency: TemporalConsistency {
@@ -533,8 +461,8 @@ pub fn clip_plan(picks: &[Pick], plan: &SplitPlan) -> Vec<PlannedClip> {
 pub struct PipelineRecommendations {
     /// Stage 1: which reals, how many clips.
     pub stage1_real_selection: Stage1,
-    /// Stage 2: which fakes to generate.
-    pub stage2_fake_generation: Stage2,
+    /// Stage 2: which fakes to generate (`fake_jobs.jsonl`).
+    pub stage2_fake_generation: crate::stage2::Stage2,
     /// Stage 3: how to assemble the splits.
     pub stage3_dataset_assembly: Stage3,
 }
@@ -578,56 +506,6 @@ pub struct ClipStrategy {
     pub clips_per_video_max: usize,
     /// In words.
     pub placement: &'static str,
-}
-
-/// A generator family to add.
-#[derive(Debug, Clone, Serialize)]
-pub struct GeneratorRecommendation {
-    /// The family.
-    pub family: &'static str,
-    /// Why.
-    pub why: String,
-}
-
-/// A compression setting to vary.
-#[derive(Debug, Clone, Serialize)]
-pub struct CompressionSetting {
-    /// Name.
-    pub name: &'static str,
-    /// x264 CRF.
-    pub x264_crf: u32,
-}
-
-/// Parameters to vary when generating fakes.
-#[derive(Debug, Clone, Serialize)]
-pub struct ParameterVariations {
-    /// Resolutions of the selected reals.
-    pub resolution: BTreeSet<String>,
-    /// Compression levels.
-    pub compression: Vec<CompressionSetting>,
-    /// Blending masks.
-    pub blending_mask: Vec<&'static str>,
-    /// Colour transfer.
-    pub color_transfer: Vec<&'static str>,
-}
-
-/// Stage 2 of the pipeline.
-#[derive(Debug, Clone, Serialize)]
-pub struct Stage2 {
-    /// Generator families among the existing fakes.
-    pub families_present: BTreeSet<&'static str>,
-    /// Methods among the existing fakes.
-    pub methods_present: BTreeSet<String>,
-    /// Families with no fakes.
-    pub families_missing: Vec<&'static str>,
-    /// What to add.
-    pub recommended_generators: Vec<GeneratorRecommendation>,
-    /// What to vary.
-    pub parameter_variations: ParameterVariations,
-    /// How targets and sources are paired.
-    pub pairing: &'static str,
-    /// Fakes per real clip.
-    pub per_real_clip: &'static str,
 }
 
 /// One planned split.
@@ -675,21 +553,11 @@ pub struct Stage3 {
 /// `pipeline_recommendations` of `report.json`, for the selection split by
 /// `plan`.
 pub fn recommendations(
-    records: &[VideoRecord],
     selection: &Selection,
     dedup: &DedupOutcome,
     plan: &SplitPlan,
+    stage2: crate::stage2::Stage2,
 ) -> PipelineRecommendations {
-    let fakes = || records.iter().filter(|r| r.labels.label == Label::Fake);
-    let present: BTreeSet<&'static str> = fakes()
-        .filter_map(|r| r.labels.method.as_deref().and_then(family_of))
-        .collect();
-    let methods: BTreeSet<String> = fakes().filter_map(|r| r.labels.method.clone()).collect();
-    let missing: Vec<&'static str> = FAMILIES
-        .iter()
-        .map(|f| f.0)
-        .filter(|f| !present.contains(f))
-        .collect();
     let splits = &plan.split_of;
     let mut planned: BTreeMap<String, PlannedSplit> = BTreeMap::new();
     for p in &selection.picks {
@@ -702,11 +570,6 @@ pub fn recommendations(
         e.videos += 1;
         e.real_clips += p.extract_clips;
     }
-    let resolutions: BTreeSet<String> = selection
-        .picks
-        .iter()
-        .filter_map(|p| p.axes.get("resolution").cloned())
-        .collect();
     PipelineRecommendations {
         stage1_real_selection: Stage1 {
             criteria: "readable real videos, one per near-duplicate cluster, at least one 10-second clip long, chosen by the multi-axis quota sampler (diversity_balance.json)",
@@ -725,35 +588,7 @@ pub fn recommendations(
             selected_videos: selection.picks.len(),
             expected_clip_count: selection.expected_clips,
         },
-        stage2_fake_generation: Stage2 {
-            families_present: present,
-            methods_present: methods,
-            recommended_generators: missing
-                .iter()
-                .map(|f| GeneratorRecommendation {
-                    family: f,
-                    why: format!("no {f} fakes in the existing datasets: a detector trained without them will not learn their artefacts"),
-                })
-                .collect(),
-            families_missing: missing,
-            parameter_variations: ParameterVariations {
-                resolution: resolutions,
-                compression: vec![
-                    CompressionSetting {
-                        name: "c23-like",
-                        x264_crf: 23,
-                    },
-                    CompressionSetting {
-                        name: "c40-like",
-                        x264_crf: 40,
-                    },
-                ],
-                blending_mask: vec!["hard", "gaussian_feathered", "poisson"],
-                color_transfer: vec!["none", "reinhard", "histogram_match"],
-            },
-            pairing: "each fake's target is a selected real clip, so fakes follow the same balanced strata; the source identity is drawn (seeded) from another identity of the same split and, where known, the same gender and age group; never across splits",
-            per_real_clip: "one fake per real clip and per generator, so real:fake stays 1:1 per method",
-        },
+        stage2_fake_generation: stage2,
         stage3_dataset_assembly: Stage3 {
             split_shares: SPLIT_SHARES
                 .iter()
@@ -764,7 +599,7 @@ pub fn recommendations(
             groups: plan.groups,
             could_not_hold: plan.could_not_hold.clone(),
             clip_plan_file: "clip_plan.jsonl",
-            balance: "real:fake 1:1 per split and per method: every fake clip is generated from a real clip of the same split",
+            balance: "real:fake 1:1 per split: every fake job (fake_jobs.jsonl) is made from a real clip of the same split, generators dealt in turn",
             manifest_format: ManifestFormat {
                 file: "JSONL, one clip per line",
                 fields: vec![
@@ -783,21 +618,5 @@ pub fn recommendations(
                 promotion: "engine promote MANIFEST --into DIR appends to DIR/ledger.jsonl: never rewrites an entry, skips entries already present (same sha256), refuses conflicting ones (a clip that would change split or label)",
             },
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn methods_map_to_families() {
-        assert_eq!(family_of("Deepfakes"), Some("face_swap"));
-        assert_eq!(family_of("FaceSwap"), Some("face_swap"));
-        assert_eq!(family_of("Face2Face"), Some("reenactment"));
-        assert_eq!(family_of("NeuralTextures"), Some("reenactment"));
-        assert_eq!(family_of("wav2lip"), Some("lip_sync"));
-        assert_eq!(family_of("DF-VAE"), Some("face_swap"));
-        assert_eq!(family_of("unspecified"), None);
     }
 }

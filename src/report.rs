@@ -2,7 +2,8 @@
 //! summary, fake catalog, recommendations, gaps, quality concerns) and the
 //! writing of every output, `inventory.jsonl` (one line per video file),
 //! `report.json`, `dedup_report.json`, `real_sources.jsonl`,
-//! `diversity_balance.json`, `clip_plan.jsonl` and `report.html` (rendered elsewhere from these
+//! `diversity_balance.json`, `clip_plan.jsonl`, `fake_jobs.jsonl` and
+//! `report.html` (rendered elsewhere from these
 //! documents), each atomically into the output directory.
 //!
 //! Nothing here depends on timing or on which files were analysed in this run
@@ -135,6 +136,8 @@ pub struct Outputs {
     pub selection: Selection,
     /// `clip_plan.jsonl`: every planned clip with its split and group.
     pub clip_plan: Vec<crate::plan::PlannedClip>,
+    /// `fake_jobs.jsonl`: one generation job per planned clip.
+    pub fake_jobs: Vec<crate::stage2::FakeJob>,
     /// `report.html`.
     pub html: String,
 }
@@ -147,6 +150,7 @@ pub const OUTPUT_FILES: &[&str] = &[
     "real_sources.jsonl",
     "diversity_balance.json",
     "clip_plan.jsonl",
+    "fake_jobs.jsonl",
     "report.json",
     "report.html",
 ];
@@ -176,6 +180,12 @@ pub fn write_outputs(out_dir: &Path, records: &[VideoRecord], outputs: &Outputs)
         plan.push(b'\n');
     }
     write_atomic(&out_dir.join("clip_plan.jsonl"), &plan)?;
+    let mut jobs = Vec::new();
+    for j in &outputs.fake_jobs {
+        serde_json::to_writer(&mut jobs, j)?;
+        jobs.push(b'\n');
+    }
+    write_atomic(&out_dir.join("fake_jobs.jsonl"), &jobs)?;
     write_atomic(&out_dir.join("report.json"), &pretty(&outputs.report)?)?;
     write_atomic(&out_dir.join("report.html"), outputs.html.as_bytes())?;
     Ok(())
