@@ -57,7 +57,7 @@ pub use summary::{
     summarise, Estimate, FaceCount, FaceRegion, FaceSize, FaceSummary, FrameFaces,
     OptionalEstimates, PoseClass,
 };
-pub use usable::{usability, UnusableReason};
+pub use usable::{display_height, usability, UnusableReason};
 
 /// Detector kinds this build implements (`[detector] kind` in `models.toml`).
 pub const IMPLEMENTED_DETECTORS: &[&str] = &["yunet", "mtcnn"];
@@ -141,6 +141,9 @@ pub struct FacePassOptions {
     /// Honour `ORT_DYLIB_PATH` (default true): when set, that library is
     /// loaded instead of the registry's (and is not checksum-checked).
     pub honour_ort_dylib_path: bool,
+    /// Build this detector kind instead of `[detector] kind` (e.g. `mtcnn`
+    /// for a comparison); `None`: the registry's.
+    pub detector_kind: Option<String>,
 }
 
 impl FacePassOptions {
@@ -152,6 +155,7 @@ impl FacePassOptions {
             sessions: cores.clamp(1, MAX_DEFAULT_SESSIONS),
             intra_threads: 1,
             honour_ort_dylib_path: true,
+            detector_kind: None,
         }
     }
 }
@@ -203,7 +207,10 @@ impl FacePass {
         options: &FacePassOptions,
     ) -> Result<FacePass, FaceSetupError> {
         let reg = Registry::read(models_dir)?;
-        let kind = reg.detector.kind.as_str();
+        let kind = options
+            .detector_kind
+            .as_deref()
+            .unwrap_or(reg.detector.kind.as_str());
         if !IMPLEMENTED_DETECTORS.contains(&kind) {
             return Err(FaceSetupError::UnsupportedDetector {
                 path: models_dir.join(registry::REGISTRY_FILE),
@@ -373,6 +380,11 @@ impl FacePass {
             notes: Vec::new(),
             warnings: Vec::new(),
         }
+    }
+
+    /// The detector (without the mirror refinement of [`FacePass::detect`]).
+    pub fn detector(&self) -> &dyn FaceDetector {
+        self.detector.as_ref()
     }
 
     /// One line (or a few) for logs: detector, device, runtime library, notes.

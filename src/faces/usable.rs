@@ -94,6 +94,17 @@ impl std::fmt::Display for UnusableReason {
     }
 }
 
+/// The displayed height of a video whose coded size is `width` × `height`
+/// with display rotation `rotation_deg` (`ProbeInfo` fields): a quarter turn
+/// swaps the sides.
+pub fn display_height(width: u32, height: u32, rotation_deg: i32) -> u32 {
+    if rotation_deg.rem_euclid(180) == 90 {
+        width
+    } else {
+        height
+    }
+}
+
 /// Whether the video summarised by `faces`, displayed `display_height`
 /// pixels high (rotation applied), can be a face-swap / reenactment source.
 pub fn usability(faces: &FaceSummary, display_height: u32) -> Result<(), UnusableReason> {
@@ -157,6 +168,8 @@ mod tests {
         );
         assert!(small.to_string().contains("72 px"), "{small}");
         assert_eq!(usability(&summary(1.0, 1, Some(0.2)), 720), Ok(()));
+        assert_eq!(display_height(640, 360, 270), 640);
+        assert_eq!(display_height(640, 360, 180), 360);
         let mut failed = summary(1.0, 1, Some(0.4));
         failed.frames_sampled = 2;
         failed.face_errors = 6;
