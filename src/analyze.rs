@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::catalog::{Catalog, ResultSender};
 use crate::cli::{AnalyzeConfig, UsageError};
 use crate::dedup;
-use crate::faces::{self, FacePass, FaceSummary, FrameFaces, OptionalEstimates, RgbImage};
+use crate::faces::{FacePass, FaceSummary, RgbImage};
 use crate::frames::{self, SampledFrame};
 use crate::html;
 use crate::labels::{self, DatasetFiles};
@@ -42,7 +42,10 @@ pub const PROBE_STAGE: &str = "probe@1";
 
 /// Catalog stage version of the frame pass; bump when a statistic's definition
 /// or the sampling changes. The stage name also carries K (`--frames`).
-pub const FRAMES_STAGE_VERSION: u32 = 3;
+/// 4: frames are turned upright by the display rotation before every
+/// statistic; head pose from eyes and nose; face-pass numbers rounded;
+/// low-texture frames get embeddings shorter than one (dedup ignores them).
+pub const FRAMES_STAGE_VERSION: u32 = 4;
 
 /// Frames handed to a GPU backend per call: enough to keep a GPU busy, small
 /// enough that a batch of 1080p frames stays near 256 MB.
@@ -124,6 +127,21 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
                 reason: err.clone(),
             });
         }
+        if let Some(f) = r.frames.as_ref().and_then(|f| f.faces.as_ref()) {
+            if f.face_errors > 0 {
+                concerns.push(Concern {
+                    dataset: r.dataset.clone(),
+                    path: r.path.clone(),
+                    kind: ConcernKind::FaceDetectionFailed,
+                    reason: format!(
+                        "the face pass failed on {} of {} sampled frames: {}",
+                        f.face_errors,
+                        f.frames_sampled + f.face_errors,
+                        f.first_face_error.as_deref().unwrap_or("no message")
+                    ),
+                });
+            }
+        }
     }
     let outputs = conclude(
         &datasets,
@@ -134,6 +152,7 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             clips_per_video_max: cfg.clips_per_video_max,
             seed: cfg.seed,
             include_official_test: cfg.include_official_test,
+            allow_faceless: cfg.allow_faceless,
         },
         &face_pass_line,
         face_pass.is_some(),
@@ -369,42 +388,31 @@ type FramesResult = Result<FrameSummary, String>;
 /// its face summary.
 type Decoded = (Vec<SampledFrame>, Option<FaceSummary>);
 
-/// Detect and measure faces on the frames that carry a face image, then drop
-/// those images; with the optional models, embed and estimate the largest
-/// face of each frame. None if the face pass is off or a frame could not be
-/// read.
+/// Detect, measure and estimate faces on the frames that carry a face image
+/// (then drop those images): [`FacePass::summarise_video`]. None if the face
+/// pass is off. A frame the detector fails on is left out of the summary and
+/// counted in its `face_errors` (first message in `first_face_error`).
 fn face_summary(pass: Option<&FacePass>, frames: &mut [SampledFrame]) -> Option<FaceSummary> {
     let pass = pass?;
-    let mut measured = Vec::new();
-    let mut optional = OptionalEstimates::default();
-    for f in frames.iter_mut() {
-        let Some(face) = f.face.take() else { continue };
-        let image = RgbImage {
-            width: face.width,
-            height: face.height,
-            rgb: &face.rgb,
-        };
-        let next = face.next_rgb.as_deref().map(|rgb| RgbImage {
-            width: face.width,
-            height: face.height,
-            rgb,
-        });
-        let found = pass.detect(image).ok()?;
-        let frame_faces = FrameFaces::measure(image, next, found).ok()?;
-        if let Some(main) = frame_faces.largest().map(|i| &frame_faces.faces[i]) {
-            // A frame the optional models fail on only lacks their estimate.
-            if let Some(e) = pass.identity().and_then(|m| m.embed(image, main).ok()) {
-                optional.embeddings.push(e);
-            }
-            if let Some(d) = pass.genderage().and_then(|m| m.estimate(image, main).ok()) {
-                optional.demographics.push(d);
-            }
-        }
-        measured.push(frame_faces);
-    }
-    let mut summary = faces::summarise(&measured);
-    optional.apply(&mut summary);
-    Some(summary)
+    let face_frames: Vec<frames::FaceFrame> =
+        frames.iter_mut().filter_map(|f| f.face.take()).collect();
+    let images: Vec<(RgbImage<'_>, Option<RgbImage<'_>>)> = face_frames
+        .iter()
+        .map(|face| {
+            let image = RgbImage {
+                width: face.width,
+                height: face.height,
+                rgb: &face.rgb,
+            };
+            let next = face.next_rgb.as_deref().map(|rgb| RgbImage {
+                width: face.width,
+                height: face.height,
+                rgb,
+            });
+            (image, next)
+        })
+        .collect();
+    Some(pass.summarise_video(&images))
 }
 
 /// Sample, measure and aggregate the frames of every readable record whose

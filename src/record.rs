@@ -92,6 +92,9 @@ pub enum ConcernKind {
     BrokenSymlink,
     /// A directory that could not be listed.
     UnreadableDirectory,
+    /// The face pass failed on some sampled frames of a readable video (the
+    /// rest of its face summary stands).
+    FaceDetectionFailed,
 }
 
 /// One problem found in the input, named by its file.

@@ -529,6 +529,7 @@ fn report_of_a_10k_video_catalog_stays_under_5_mb() {
             clips_per_video_max: engine::policy::DEFAULT_CLIPS_PER_VIDEO_MAX,
             seed: 0,
             include_official_test: false,
+            allow_faceless: false,
         },
         "face pass off (synthetic catalog)",
         false,

@@ -51,6 +51,9 @@ pub struct SampleOptions {
     /// fake-generation sources (`--include-official-test`); the split plan
     /// then keeps them in their official split.
     pub include_official_test: bool,
+    /// Keep videos without a usable face (`--allow-faceless`): by default a
+    /// real source must show a face generators can use.
+    pub allow_faceless: bool,
 }
 
 /// The sampler's result.
@@ -112,22 +115,68 @@ pub const HOLDOUT_IDENTITY: &str = "same person as an official test/val video";
 /// Exclusion reason: a copy of an official test or validation video.
 pub const HOLDOUT_FOOTAGE: &str = "same footage or recording session as an official test/val video";
 
+/// Exclusion reasons of videos without a usable face (see
+/// [`crate::faces::usability`]), by [`crate::faces::UnusableReason::code`].
+const NO_USABLE_FACE: &[(&str, &str)] = &[
+    ("no_face", "no usable face: no face in the sampled frames"),
+    (
+        "face_too_rare",
+        "no usable face: a face in too few of the sampled frames",
+    ),
+    (
+        "face_too_small",
+        "no usable face: the face is too small for face-swap generators",
+    ),
+    (
+        "face_detection_failed",
+        "no usable face: face detection failed on too many frames",
+    ),
+];
+
+/// Exclusion reason of a video the face pass gave no summary for.
+pub const NO_FACE_SUMMARY: &str = "no usable face: the face pass gave no result";
+
+/// Why `r` is not a usable fake-generation source by its faces, if it is not.
+fn face_exclusion(r: &VideoRecord) -> Option<&'static str> {
+    let Some(faces) = r.frames.as_ref().and_then(|f| f.faces.as_ref()) else {
+        return Some(NO_FACE_SUMMARY);
+    };
+    let p = r.probe.as_ref()?;
+    let height = crate::faces::display_height(p.width, p.height, p.rotation_deg);
+    let reason = crate::faces::usability(faces, height).err()?;
+    NO_USABLE_FACE
+        .iter()
+        .find(|(code, _)| *code == reason.code())
+        .map(|(_, why)| *why)
+        .or(Some(NO_FACE_SUMMARY))
+}
+
 /// Whether a record is in its dataset's official test or validation split.
 pub fn officially_held_out(r: &VideoRecord) -> bool {
     matches!(r.labels.official_split.as_deref(), Some("test" | "val"))
 }
 
 /// Why each record is not a candidate (None: a candidate). Beyond
-/// [`exclusion`], unless `include_official_test`: an official test or
-/// validation video, and every video of its person (metadata identity, or
-/// matching identity embeddings), duplicate cluster or recording session, is
-/// held out, so no benchmark test identity leaks into training fakes.
+/// [`exclusion`]: when the face pass ran and faceless videos are not
+/// allowed, a video without a usable face; unless `include_official_test`,
+/// an official test or validation video, and every video of its person
+/// (metadata identity, or matching identity embeddings), duplicate cluster
+/// or recording session, so no benchmark test identity leaks into training
+/// fakes.
 pub fn exclusions(
     records: &[VideoRecord],
-    include_official_test: bool,
+    opts: &SampleOptions,
+    face_pass_ran: bool,
 ) -> Vec<Option<&'static str>> {
     let mut out: Vec<Option<&'static str>> = records.iter().map(exclusion).collect();
-    if include_official_test {
+    if face_pass_ran && !opts.allow_faceless {
+        for (i, r) in records.iter().enumerate() {
+            if out[i].is_none() {
+                out[i] = face_exclusion(r);
+            }
+        }
+    }
+    if opts.include_official_test {
         return out;
     }
     let held: Vec<usize> = (0..records.len())
@@ -283,7 +332,7 @@ fn identities(records: &[VideoRecord], cands: &[usize]) -> Vec<Option<String>> {
 
 /// Select the real sources.
 pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool) -> Selection {
-    let why_not = exclusions(records, opts.include_official_test);
+    let why_not = exclusions(records, opts, face_pass_ran);
     let cands: Vec<usize> = (0..records.len())
         .filter(|&i| why_not[i].is_none())
         .collect();
@@ -312,15 +361,30 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
     let primary: Vec<bool> = (0..axes.len())
         .map(|a| active[a] && (axes[a].is_metadata() || a == dataset_axis))
         .collect();
-    let budget = targets::budget(&axes, &available, &primary_order, cands.len(), opts.budget);
-    let quotas = targets::quotas(&axes, &available, dataset_axis, budget.total);
-
     let names = identities(records, &cands);
     let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
     for n in names.iter().flatten() {
         let next = ids.len();
         ids.entry(n.as_str()).or_insert(next);
     }
+    let mut per_identity = vec![0usize; ids.len()];
+    for n in names.iter().flatten() {
+        per_identity[ids[n.as_str()]] += 1;
+    }
+    let people = targets::People {
+        per_identity,
+        unknown: names.iter().filter(|n| n.is_none()).count(),
+        cap_share: policy::IDENTITY_CAP_SHARE,
+    };
+    let budget = targets::budget(
+        &axes,
+        &available,
+        &primary_order,
+        cands.len(),
+        opts.budget,
+        &people,
+    );
+    let quotas = targets::quotas(&axes, &available, dataset_axis, budget.total);
     let quality = |c: usize| -> f64 {
         let r = &records[cands[c]];
         let p = r.probe.as_ref().expect("readable");
@@ -338,7 +402,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
         primary_order,
         dataset_axis,
         identity: names.iter().map(|n| n.as_deref().map(|n| ids[n])).collect(),
-        identity_cap: ((budget.total as f64 * policy::IDENTITY_CAP_SHARE).ceil() as usize).max(1),
+        identity_cap: people.cap(budget.total),
         keys: (0..cands.len())
             .map(|c| (quality(c), seeded_hash(opts.seed, &records[cands[c]].path)))
             .collect(),
