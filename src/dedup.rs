@@ -946,6 +946,7 @@ mod tests {
                 frame_count_estimated: false,
                 has_audio: false,
                 audio_codec: None,
+                tags: Default::default(),
             }),
             frames: None,
             cluster_id: None,
