@@ -7,20 +7,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-use common::read_jsonl;
+use common::{ffmpeg, read_jsonl};
 use serde_json::Value;
-
-fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg {args:?}");
-}
 
 #[test]
 fn an_iphone_clip_reads_phone_and_a_pal_file_does_not() {
