@@ -56,6 +56,7 @@ pub mod record;
 pub mod report;
 pub mod sample;
 pub mod scan;
+pub mod scene;
 pub mod stage2;
 pub mod stats;
 pub mod unionfind;
