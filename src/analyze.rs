@@ -46,7 +46,9 @@ pub const PROBE_STAGE: &str = "probe@2";
 /// 4: frames are turned upright by the display rotation before every
 /// statistic; head pose from eyes and nose; face-pass numbers rounded;
 /// low-texture frames get embeddings shorter than one (dedup ignores them).
-pub const FRAMES_STAGE_VERSION: u32 = 4;
+/// 5: scene statistics (light colour, background, camera motion, setting)
+/// and the face area.
+pub const FRAMES_STAGE_VERSION: u32 = 5;
 
 /// Frames handed to a GPU backend per call: enough to keep a GPU busy, small
 /// enough that a batch of 1080p frames stays near 256 MB.
@@ -600,7 +602,17 @@ fn summarise(
     stats: &[stats::FrameStats],
     faces: Option<FaceSummary>,
 ) -> FrameSummary {
+    let scene_frames: Vec<crate::scene::SceneFrame<'_>> = frames
+        .iter()
+        .zip(stats)
+        .map(|(f, s)| crate::scene::SceneFrame {
+            stats: s,
+            next_gap_s: f.next_gap_s,
+        })
+        .collect();
+    let face_area = faces.as_ref().and_then(|f| f.face_area);
     FrameSummary {
+        scene: Some(crate::scene::summarise(&scene_frames, face_area)),
         faces,
         quality: quality::aggregate(stats).expect("at least one frame"),
         frame_times_s: frames.iter().map(|f| (f.t_s * 1e3).round() / 1e3).collect(),

@@ -67,6 +67,9 @@ pub struct SampledFrame {
     pub luma: Vec<u8>,
     /// The following frame's luma (same size), when there is one.
     pub next_luma: Option<Vec<u8>>,
+    /// Seconds from this frame to the one `next_luma` comes from (its
+    /// presentation time minus `t_s`); `None` without one.
+    pub next_gap_s: Option<f64>,
     /// Thumbnail width in pixels.
     pub thumb_width: u32,
     /// Thumbnail height in pixels.
@@ -393,9 +396,11 @@ fn make_sample(
     dec: &mut Decoding,
     t_s: f64,
     frame: &VideoFrame,
-    next: Option<&VideoFrame>,
+    next: Option<(f64, &VideoFrame)>,
     with_face: bool,
 ) -> Result<SampledFrame, FrameError> {
+    let next_gap_s = next.map(|(tn, _)| tn - t_s).filter(|g| *g > 0.0);
+    let next = next.map(|(_, n)| n);
     let (luma, tw, th, rgb) = dec.convert(frame)?;
     let same_size = |n: &&VideoFrame| n.width() == frame.width() && n.height() == frame.height();
     let next_luma = match next.filter(same_size) {
@@ -423,6 +428,7 @@ fn make_sample(
         width,
         height,
         luma,
+        next_gap_s: next_luma.as_ref().and(next_gap_s),
         next_luma,
         thumb_width: tw,
         thumb_height: th,
@@ -445,7 +451,7 @@ fn sample_sequential(
     let mut last: Option<(f64, VideoFrame)> = None;
     while let Some((t, frame)) = dec.next_frame(input) {
         if let Some((pt, pf, face)) = pending.take() {
-            out.push(make_sample(dec, pt, &pf, Some(&frame), face)?);
+            out.push(make_sample(dec, pt, &pf, Some((t, &frame)), face)?);
         }
         if next_target < targets.len() && t + 1e-6 >= targets[next_target] {
             let mut face = false;
@@ -499,8 +505,14 @@ fn sample_by_seeking(
         if out.iter().any(|s| (s.t_s - t).abs() < 1e-6) {
             continue;
         }
-        let next = dec.next_frame(input).map(|(_, f)| f);
-        out.push(make_sample(dec, t, &frame, next.as_ref(), with_face[j])?);
+        let next = dec.next_frame(input);
+        out.push(make_sample(
+            dec,
+            t,
+            &frame,
+            next.as_ref().map(|(tn, f)| (*tn, f)),
+            with_face[j],
+        )?);
     }
     if out.is_empty() {
         // Seeking failed everywhere: fall back to the start of the file.
