@@ -37,8 +37,9 @@ use crate::sample::{self, SampleOptions};
 use crate::scan;
 use crate::stats::{self, BackendChoice, CpuBackend, FrameInput, StatsBackend};
 
-/// Catalog stage name of the probe; bump the version when its definition changes.
-pub const PROBE_STAGE: &str = "probe@1";
+/// Catalog stage name of the probe; bump the version when its definition
+/// changes (2: device tags kept for the capture classification).
+pub const PROBE_STAGE: &str = "probe@2";
 
 /// Catalog stage version of the frame pass; bump when a statistic's definition
 /// or the sampling changes. The stage name also carries K (`--frames`).

@@ -388,17 +388,9 @@ fn same_session(a: &VideoRecord, b: &VideoRecord) -> bool {
     if let (Some(x), Some(y)) = (&a.labels.identity, &b.labels.identity) {
         return x == y;
     }
-    let embedding = |r: &VideoRecord| -> Option<Vec<f32>> {
-        r.frames
-            .as_ref()?
-            .faces
-            .as_ref()?
-            .identity_embedding
-            .clone()
-    };
-    match (embedding(a), embedding(b)) {
+    match (a.identity_embedding(), b.identity_embedding()) {
         (Some(x), Some(y)) => {
-            let cos: f32 = x.iter().zip(&y).map(|(p, q)| p * q).sum();
+            let cos: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
             cos >= IDENTITY_MATCH_MIN_COS
         }
         _ => true,
@@ -946,6 +938,7 @@ mod tests {
                 frame_count_estimated: false,
                 has_audio: false,
                 audio_codec: None,
+                tags: Default::default(),
             }),
             frames: None,
             cluster_id: None,

@@ -9,7 +9,8 @@
 //! 1. [`scan`]: walk the roots (links followed safely, loops reported), find
 //!    videos and metadata files; [`labels`]: real/fake, method, original,
 //!    split, identity and categories from each dataset's own metadata;
-//! 2. [`probe`]: container and streams, in-process with FFmpeg;
+//! 2. [`probe`]: container and streams, in-process with FFmpeg; [`capture`]:
+//!    the recording device from the file's tags and format;
 //! 3. [`frames`] → [`stats`] → [`quality`]: sampled frames through wgpu
 //!    shaders or the identical CPU path (brightness, contrast, blur, motion,
 //!    colour, blockiness, a DCT embedding per frame), aggregated per video;
@@ -33,6 +34,7 @@
 //! the outputs show them (`X:\dataset_3` → `X:/dataset_3`).
 
 pub mod analyze;
+pub mod capture;
 pub mod catalog;
 pub mod cli;
 pub mod dedup;
@@ -54,6 +56,7 @@ pub mod record;
 pub mod report;
 pub mod sample;
 pub mod scan;
+pub mod scene;
 pub mod stage2;
 pub mod stats;
 pub mod unionfind;

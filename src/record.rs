@@ -66,6 +66,17 @@ pub struct FrameSummary {
 }
 
 impl VideoRecord {
+    /// The video's identity embedding (the mean embedding of its main face),
+    /// where the face pass made one.
+    pub fn identity_embedding(&self) -> Option<&[f32]> {
+        self.frames
+            .as_ref()?
+            .faces
+            .as_ref()?
+            .identity_embedding
+            .as_deref()
+    }
+
     /// A readable video: probed without error.
     pub fn is_readable(&self) -> bool {
         self.error.is_none() && self.probe.is_some()

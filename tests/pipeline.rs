@@ -11,9 +11,8 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{engine, read_json, read_jsonl};
+use common::{engine, ffmpeg, read_json, read_jsonl};
 use serde_json::Value;
 
 fn run(args: &[&str]) -> String {
@@ -212,16 +211,6 @@ fn demo_plan_extract_promote_keeps_splits_disjoint_and_official_test_out() {
 
 fn models_assets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/assets")
-}
-
-fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg {args:?}");
 }
 
 /// A home-grown root of real videos: two non-overlapping 11-s segments of

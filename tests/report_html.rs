@@ -422,6 +422,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
             frame_count_estimated: false,
             has_audio: true,
             audio_codec: Some("aac".into()),
+            tags: Default::default(),
         });
         // Planted copies: the first CLUSTERS * COPIES real videos, COPIES per cluster.
         let cluster =

@@ -159,6 +159,7 @@ pub const MEASURED_AXES: &[&str] = &[
     "bitrate",
     "duration",
     "orientation",
+    "capture_device",
     "face_count",
     "face_size",
     "pose",
@@ -279,6 +280,11 @@ pub fn build(
         r.probe
             .as_ref()
             .map(|p| orientation(p.width, p.height, p.rotation_deg).to_string())
+    }));
+    // The recording device; `unknown` is no value, not a category.
+    out.push(measured("capture_device", &|r| {
+        let device = crate::capture::classify(r.probe.as_ref()?).device;
+        (device != crate::capture::Device::Unknown).then(|| device.as_str().to_string())
     }));
     let faces = |r: &VideoRecord| r.frames.as_ref().and_then(|f| f.faces.clone());
     if face_pass_ran {

@@ -215,15 +215,7 @@ pub fn exclusions(
         .collect();
     let embeddings: Vec<Option<&[f32]>> = pool
         .iter()
-        .map(|&i| {
-            records[i]
-                .frames
-                .as_ref()?
-                .faces
-                .as_ref()?
-                .identity_embedding
-                .as_deref()
-        })
+        .map(|&i| records[i].identity_embedding())
         .collect();
     let groups = group_by_embedding(&embeddings, policy::IDENTITY_MATCH_MIN_COS);
     let held_faces: std::collections::BTreeSet<usize> = pool
@@ -305,15 +297,10 @@ fn identities(records: &[VideoRecord], cands: &[usize]) -> Vec<Option<String>> {
         .iter()
         .map(|&i| {
             let r = &records[i];
-            if r.labels.identity.is_some() {
-                return None;
-            }
-            r.frames
-                .as_ref()?
-                .faces
-                .as_ref()?
-                .identity_embedding
-                .as_deref()
+            r.labels
+                .identity
+                .is_none()
+                .then(|| r.identity_embedding())?
         })
         .collect();
     let groups = group_by_embedding(&embeddings, policy::IDENTITY_MATCH_MIN_COS);
