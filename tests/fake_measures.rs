@@ -310,7 +310,10 @@ fn every_video_shows_its_face_and_is_measured() {
 #[test]
 fn hard_edged_paste_has_more_boundary_energy_than_feathered() {
     for name in names() {
-        let hard = measure(&format!("fake/hard_paste/{name}.mp4"), "boundary_gradient_ratio");
+        let hard = measure(
+            &format!("fake/hard_paste/{name}.mp4"),
+            "boundary_gradient_ratio",
+        );
         let soft = measure(
             &format!("fake/feathered_paste/{name}.mp4"),
             "boundary_gradient_ratio",
@@ -431,6 +434,12 @@ fn report_html_shows_the_measures_and_tells() {
     run();
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("boundary energy<br>fakes vs originals"));
-    assert!(html.contains("<b>jitter_patch</b>: landmark jitter "), "tells listed");
-    assert!(html.contains("<td class=\"n\">3 / 3</td>"), "measured counts");
+    assert!(
+        html.contains("<b>jitter_patch</b>: landmark jitter "),
+        "tells listed"
+    );
+    assert!(
+        html.contains("<td class=\"n\">3 / 3</td>"),
+        "measured counts"
+    );
 }

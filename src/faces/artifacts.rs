@@ -292,7 +292,10 @@ mod tests {
         let f = face(16.0, 16.0, 32.0, 32.0);
         let hard = boundary_gradient_ratio(&pasted(0), 64, 64, &f).unwrap();
         let soft = boundary_gradient_ratio(&pasted(12), 64, 64, &f).unwrap();
-        assert!(hard > 2.0 * soft, "hard {hard} soft {soft}");
+        // Per edge row the hard step gives two central differences of 160
+        // levels (320); the 12-px ramp puts about 7 of its pixels in the
+        // 6-px-wide ring, each 160/12 × 2 ≈ 27 (about 190): hard ≈ 2× soft.
+        assert!(hard > 1.5 * soft, "hard {hard} soft {soft}");
         // A flat frame: both means 0, ratio exactly 1.
         assert_eq!(
             boundary_gradient_ratio(&[7u8; 64 * 64], 64, 64, &f),
@@ -321,7 +324,13 @@ mod tests {
     fn blockiness_on_the_grid() {
         // 8x8 blocks of alternating 0/80: every boundary pair differs by 80.
         let l: Vec<u8> = (0..32 * 32)
-            .map(|i| if (i % 32 / 8 + i / 32 / 8) % 2 == 0 { 0 } else { 80 })
+            .map(|i| {
+                if (i % 32 / 8 + i / 32 / 8) % 2 == 0 {
+                    0
+                } else {
+                    80
+                }
+            })
             .collect();
         assert_eq!(blockiness(&l, 32, (0, 32, 0, 32)), Some(81.0));
         assert_eq!(blockiness(&l, 32, (4, 20, 4, 20)), Some(81.0));
@@ -341,7 +350,7 @@ mod tests {
     #[test]
     fn drift_is_zero_for_one_identity() {
         let e = vec![vec![0.6f32, 0.8], vec![0.6, 0.8]];
-        assert_eq!(identity_drift(&e), Some(0.0));
+        assert!(identity_drift(&e).unwrap().abs() < 1e-12);
         let d = identity_drift(&[vec![1.0, 0.0], vec![0.0, 1.0]]).unwrap();
         // Each is 45° from the mean: 1 − cos 45°.
         assert!((d - (1.0 - 0.5f64.sqrt())).abs() < 1e-6, "{d}");
