@@ -1085,7 +1085,7 @@ fn fakes(h: &mut String, inp: &Inputs<'_>) {
                 l.found_by_content
             );
         }
-        h.push_str("</ul>\n<p class=\"muted\">Medians per video, over the face frames (<code>faces</code> in <code>inventory.jsonl</code>). Face/background change: frame-to-frame luma change inside the face box over the change outside it; swapped faces that flicker sit above their originals. Boundary energy: gradient magnitude on a ring across the face-box edge over that inside the face. Colour mismatch: CbCr distance between the face and the ring around it, 8-bit levels. Landmark jitter: landmark displacement to the next frame, face heights per frame. Originals: the metadata's, else dedup's content link.</p>\n");
+        h.push_str("</ul>\n<p class=\"muted\">Medians per video, over the face frames (<code>faces</code> in <code>inventory.jsonl</code>). Face/background change: frame-to-frame luma change inside the face box over the change outside it; swapped faces that flicker sit above their originals. Boundary energy: luma gradient on the strongest line (per side) across a ring around the face-box edge, a blending mask's seam, over the gradient inside the face. Colour mismatch: CbCr distance between the face and the ring around it, 8-bit levels. Landmark jitter: landmark displacement to the next frame, face heights per frame. Originals: the metadata's, else dedup's content link.</p>\n");
     }
     let s2 = &inp.report.pipeline_recommendations.stage2_fake_generation;
     let list = |v: &mut dyn Iterator<Item = &str>| {

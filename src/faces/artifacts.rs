@@ -14,7 +14,9 @@
 //!   ends (FaceForensics++'s DeepFakes and FaceSwap blend the landmarks'
 //!   convex hull, brow to chin, which lies just inside the box; a pasted
 //!   rectangle or ellipse a little larger than the face lies just outside),
-//!   and the surrounding skin, hair and background.
+//!   and the surrounding skin, hair and background. Blending-boundary
+//!   energy looks there for the seam: the line, parallel to the box edge,
+//!   with the strongest gradient across it.
 //!
 //! Luma is BT.601 from RGB as in [`super::summary`]; chroma is full-range
 //! BT.601 Cb/Cr (JPEG's), in 8-bit levels.
@@ -37,6 +39,13 @@ pub const RING_OUTER_SCALE: f32 = 1.3;
 /// does for blockiness: a flat core gives a finite ratio and one level is
 /// below visible noise in 8-bit video.
 pub const GRADIENT_REG_LEVELS: f64 = 1.0;
+/// Share of the face box's side over which a seam line of the
+/// blending-boundary energy is averaged, centred on the side: 0.5, the
+/// middle half, where a landmark-hull or elliptical mask's edge runs most
+/// nearly parallel to the box edge (cheeks at eye-to-mouth height, brow,
+/// chin); towards the box corners it curves away and would smear across
+/// lines.
+pub const SEAM_SPAN_SCALE: f32 = 0.5;
 /// Smallest background change (mean |ΔY|, luma levels) a face change is
 /// divided by: below half a level most background pixels did not change by
 /// a single level (a still shot), and dividing by less turns quantisation
@@ -76,39 +85,83 @@ fn inside(r: Rect, x: usize, y: usize) -> bool {
     x >= r.0 && x < r.1 && y >= r.2 && y < r.3
 }
 
-/// Mean gradient magnitude `|L(x+1,y) − L(x−1,y)| + |L(x,y+1) − L(x,y−1)|`
-/// over the pixels of `outer` not in `hole` (`None`: no hole), frame-border
-/// pixels left out; `None` without a pixel.
-fn mean_gradient(l: &[u8], w: usize, h: usize, outer: Rect, hole: Option<Rect>) -> Option<f64> {
-    if w < 3 || h < 3 {
-        return None;
-    }
-    let (mut sum, mut n) = (0u64, 0u64);
-    for y in outer.2.max(1)..outer.3.min(h - 1) {
-        for x in outer.0.max(1)..outer.1.min(w - 1) {
-            if hole.is_some_and(|r| inside(r, x, y)) {
-                continue;
-            }
-            let gx = l[y * w + x + 1].abs_diff(l[y * w + x - 1]);
-            let gy = l[(y + 1) * w + x].abs_diff(l[(y - 1) * w + x]);
-            sum += u64::from(gx) + u64::from(gy);
-            n += 1;
-        }
-    }
+/// Central differences `(|L(x+1,y) − L(x−1,y)|, |L(x,y+1) − L(x,y−1)|)`
+/// at an interior pixel.
+fn gradient(l: &[u8], w: usize, x: usize, y: usize) -> (u64, u64) {
+    (
+        u64::from(l[y * w + x + 1].abs_diff(l[y * w + x - 1])),
+        u64::from(l[(y + 1) * w + x].abs_diff(l[(y - 1) * w + x])),
+    )
+}
+
+/// Mean over `n` values, `None` for none.
+fn mean_of(sum: u64, n: usize) -> Option<f64> {
     (n > 0).then(|| sum as f64 / n as f64)
 }
 
-/// Blending-boundary energy of one face: (mean gradient magnitude on the
-/// ring + [`GRADIENT_REG_LEVELS`]) / (mean gradient magnitude in the core +
-/// the same). A hard-edged paste adds a step all around the ring; a
-/// feathered one spreads it over many pixels, each with a small gradient.
-pub fn boundary_gradient_ratio(luma: &[u8], w: usize, h: usize, face: &Face) -> Option<f32> {
+/// Blending-boundary energy of one face, a ratio. Per side of the face box,
+/// the ring's band on that side (between [`RING_INNER_SCALE`] and
+/// [`RING_OUTER_SCALE`] of the box) is scanned line by line parallel to the
+/// box edge (columns on the left and right, rows above and below); each
+/// line's mean gradient across it (|ΔL| along x for a column, along y for a
+/// row), over the middle [`SEAM_SPAN_SCALE`] of the box's side, and the
+/// strongest line of the band is that side's seam energy. The ratio is (the
+/// mean of the sides' seam energies + [`GRADIENT_REG_LEVELS`]) / (the
+/// core's mean gradient across the same direction + the same): in the core
+/// each pixel's |ΔL| along x where it is further from the centre sideways
+/// than up or down (as a share of the box's width and height), else along
+/// y. A mask's edge is a line of large gradient across it, all along one
+/// offset from the box edge: a hard-edged paste puts its whole step on one
+/// or two lines; a feathered one spreads it over the ramp's width, each
+/// line a small share; texture (hair, background) averages out along a
+/// line. Sides whose band lies outside the frame are left out; `None` when
+/// all are, or the core is empty.
+pub fn boundary_gradient_ratio(l: &[u8], w: usize, h: usize, face: &Face) -> Option<f32> {
+    if w < 3 || h < 3 {
+        return None;
+    }
     let ring = scaled_rect(face, RING_OUTER_SCALE, w, h);
     let hole = scaled_rect(face, RING_INNER_SCALE, w, h);
+    let span = scaled_rect(face, SEAM_SPAN_SCALE, w, h);
     let core = scaled_rect(face, CORE_SCALE, w, h);
-    let g_ring = mean_gradient(luma, w, h, ring, Some(hole))?;
-    let g_core = mean_gradient(luma, w, h, core, None)?;
-    Some(((g_ring + GRADIENT_REG_LEVELS) / (g_core + GRADIENT_REG_LEVELS)) as f32)
+    let interior_x = |x: &usize| *x >= 1 && *x + 1 < w;
+    let interior_y = |y: &usize| *y >= 1 && *y + 1 < h;
+    let strongest = |lines: Vec<Option<f64>>| lines.into_iter().flatten().reduce(f64::max);
+    let column = |x: usize| {
+        let ys: Vec<usize> = (span.2..span.3).filter(interior_y).collect();
+        mean_of(ys.iter().map(|&y| gradient(l, w, x, y).0).sum(), ys.len())
+    };
+    let row = |y: usize| {
+        let xs: Vec<usize> = (span.0..span.1).filter(interior_x).collect();
+        mean_of(xs.iter().map(|&x| gradient(l, w, x, y).1).sum(), xs.len())
+    };
+    let sides: Vec<f64> = [
+        strongest((ring.0..hole.0).filter(interior_x).map(column).collect()),
+        strongest((hole.1..ring.1).filter(interior_x).map(column).collect()),
+        strongest((ring.2..hole.2).filter(interior_y).map(row).collect()),
+        strongest((hole.3..ring.3).filter(interior_y).map(row).collect()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if sides.is_empty() {
+        return None;
+    }
+    let seam = sides.iter().sum::<f64>() / sides.len() as f64;
+    let [bx, by, bw, bh] = face.bbox;
+    let (cx, cy) = (bx + bw / 2.0, by + bh / 2.0);
+    let (mut sum, mut n) = (0u64, 0usize);
+    for y in (core.2..core.3).filter(interior_y) {
+        for x in (core.0..core.1).filter(interior_x) {
+            let (gx, gy) = gradient(l, w, x, y);
+            let sideways = (x as f32 + 0.5 - cx).abs() / bw.max(1.0)
+                >= (y as f32 + 0.5 - cy).abs() / bh.max(1.0);
+            sum += if sideways { gx } else { gy };
+            n += 1;
+        }
+    }
+    let across_core = mean_of(sum, n)?;
+    Some(((seam + GRADIENT_REG_LEVELS) / (across_core + GRADIENT_REG_LEVELS)) as f32)
 }
 
 /// Full-range BT.601 (JPEG) Cb and Cr of an RGB pixel, 8-bit levels.
@@ -292,10 +345,10 @@ mod tests {
         let f = face(16.0, 16.0, 32.0, 32.0);
         let hard = boundary_gradient_ratio(&pasted(0), 64, 64, &f).unwrap();
         let soft = boundary_gradient_ratio(&pasted(12), 64, 64, &f).unwrap();
-        // Per edge row the hard step gives two central differences of 160
-        // levels (320); the 12-px ramp puts about 7 of its pixels in the
-        // 6-px-wide ring, each 160/12 × 2 ≈ 27 (about 190): hard ≈ 2× soft.
-        assert!(hard > 1.5 * soft, "hard {hard} soft {soft}");
+        // Flat core (ratio denominators 1): the hard step puts 160 levels on
+        // the two columns (rows) beside it, (160 + 1) / 1; the 12-px ramp
+        // 2 × 160 / 12 ≈ 27 on each of its lines, (27 + 1) / 1: hard ≈ 6×.
+        assert!(hard > 4.0 * soft, "hard {hard} soft {soft}");
         // A flat frame: both means 0, ratio exactly 1.
         assert_eq!(
             boundary_gradient_ratio(&[7u8; 64 * 64], 64, 64, &f),

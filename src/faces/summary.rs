@@ -180,9 +180,9 @@ pub struct FaceRegion {
     pub sharpness: Option<f32>,
     /// Mean |ΔY| inside the box to the next frame; `None` without a next frame.
     pub temporal_change: Option<f32>,
-    /// Blending-boundary energy: mean gradient magnitude on the ring across
-    /// the box edge over that in the box's core
-    /// ([`artifacts::boundary_gradient_ratio`]).
+    /// Blending-boundary energy: the strongest line of gradient across the
+    /// ring on each side of the box (the seam), over the mean gradient in
+    /// the box's core ([`artifacts::boundary_gradient_ratio`]).
     #[serde(default)]
     pub boundary_gradient_ratio: Option<f32>,
     /// Colour mismatch: distance between the core's and the ring's mean
@@ -518,9 +518,11 @@ pub struct FaceSummary {
     #[serde(default)]
     pub identity_drift_cosine_distance: Option<f64>,
     /// Artifact: blending-boundary energy, median over the face frames of
-    /// the mean gradient magnitude on the ring across the face-box edge over
-    /// that in the face's core (a ratio; regularised by
-    /// [`artifacts::GRADIENT_REG_LEVELS`]).
+    /// the gradient on the strongest line across the ring around the
+    /// face-box edge (per side, averaged over the four) over the mean
+    /// gradient in the face's core (a ratio; regularised by
+    /// [`artifacts::GRADIENT_REG_LEVELS`]; see
+    /// [`artifacts::boundary_gradient_ratio`]).
     #[serde(default)]
     pub boundary_gradient_ratio: Option<f64>,
     /// Artifact: colour mismatch, median over the face frames of the
