@@ -1005,6 +1005,56 @@ const FAKE_TABLE_MEASURES: &[(&str, &str)] = &[
     ("landmark_jitter_face_heights_per_frame", "landmark jitter"),
 ];
 
+/// `median [p10–p90]` of a spread, `–` without values.
+fn spread_cell(s: &crate::plan::Spread) -> String {
+    let sig = |v: Option<f64>| v.map(crate::plan::sig3).unwrap_or_else(|| "–".into());
+    match s.median {
+        None => "–".into(),
+        Some(_) if s.n < 2 => sig(s.median),
+        Some(_) => format!("{} [{}–{}]", sig(s.median), sig(s.p10), sig(s.p90)),
+    }
+}
+
+/// Every face measure of every method: the fakes' and their originals'
+/// distributions, the paired difference and the standardised difference
+/// (`face_measures` in `report.json`), folded away under the fake table.
+fn fake_measure_spreads(h: &mut String, catalog: &crate::plan::FakeCatalog) {
+    let any = catalog
+        .values()
+        .flat_map(|d| d.methods.values())
+        .any(|m| m.measured_fakes > 0);
+    if !any {
+        return;
+    }
+    h.push_str("<details>\n<summary>Face measures per method: median [p10–p90] of the fakes and of their originals</summary>\n<table>\n<tr><th>dataset</th><th>method</th><th>measure</th><th>unit</th><th class=\"n\">fakes</th><th class=\"n\">median [p10–p90]</th><th class=\"n\">originals</th><th class=\"n\">median [p10–p90]</th><th class=\"n\">fake − original pairs, median [p10–p90]</th><th class=\"n\">d</th></tr>\n");
+    for (ds, d) in catalog {
+        for (method, m) in &d.methods {
+            if m.measured_fakes == 0 {
+                continue;
+            }
+            for r in &m.face_measures {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                    esc(ds),
+                    esc(method),
+                    esc(r.measure),
+                    esc(r.unit),
+                    r.fakes.n,
+                    spread_cell(&r.fakes),
+                    r.originals.n,
+                    spread_cell(&r.originals),
+                    spread_cell(&r.paired_difference),
+                    r.standardised_difference
+                        .map(|x| format!("{x:.1}"))
+                        .unwrap_or_else(|| "–".into()),
+                );
+            }
+        }
+    }
+    h.push_str("</table>\n</details>\n");
+}
+
 fn fakes(h: &mut String, inp: &Inputs<'_>) {
     h.push_str("<section id=\"fakes\">\n<h2>Fakes: methods, quality, temporal consistency</h2>\n");
     let catalog = &inp.report.fake_catalog;
@@ -1072,6 +1122,7 @@ fn fakes(h: &mut String, inp: &Inputs<'_>) {
             }
             h.push_str("</ul>\n");
         }
+        fake_measure_spreads(h, catalog);
         h.push_str("<ul class=\"tight\">\n");
         for (ds, d) in catalog {
             let l = &d.original_links;

@@ -99,7 +99,9 @@ pub struct MeasureComparison {
     /// Over their distinct measured originals.
     pub originals: Spread,
     /// Each fake minus its own original, over the fakes whose original is
-    /// measured too.
+    /// measured too. Both are sampled at the same times ((j + ½) ×
+    /// duration / K), so on the same frames wherever a fake keeps its
+    /// original's duration, as face-swap datasets' fakes do.
     pub paired_difference: Spread,
     /// (mean of the fakes − mean of the originals) / pooled standard
     /// deviation (Cohen's d; the deviation floored at
