@@ -148,7 +148,10 @@ pub struct MethodRow {
     /// The measures that separate the method from its originals most:
     /// largest |standardised difference| first, at least
     /// [`TELL_MIN_STANDARDISED_DIFFERENCE`] on at least [`TELL_MIN_VIDEOS`]
-    /// fakes and originals, at most [`TELLS_PER_METHOD`].
+    /// fakes and originals, and, where fakes are paired with their own
+    /// originals, the pairs' median difference the same way (a gap between
+    /// the groups that the pairs do not show is a difference between the
+    /// videos picked, not the method), at most [`TELLS_PER_METHOD`].
     pub tells: Vec<Tell>,
 }
 
@@ -246,7 +249,8 @@ pub fn standardised_difference(a: &[f64], b: &[f64]) -> Option<f64> {
         0.0
     };
     let sd = pooled.max(TELL_SPREAD_FLOOR_SHARE * (ma.abs() + mb.abs()) / 2.0);
-    (sd > 0.0).then(|| ((ma - mb) / sd * 100.0).round() / 100.0)
+    // + 0.0 turns a rounded −0 into 0.
+    (sd > 0.0).then(|| ((ma - mb) / sd * 100.0).round() / 100.0 + 0.0)
 }
 
 /// `x` to three significant digits, without an exponent (the tells' words
@@ -289,7 +293,8 @@ fn compare(
         (Some(sd), Some(mf), Some(mo))
             if sd.abs() >= TELL_MIN_STANDARDISED_DIFFERENCE
                 && f.len() >= TELL_MIN_VIDEOS
-                && o.len() >= TELL_MIN_VIDEOS =>
+                && o.len() >= TELL_MIN_VIDEOS
+                && row.paired_difference.median.is_none_or(|pd| pd * sd > 0.0) =>
         {
             let how = if mf > 0.0 && mo > 0.0 {
                 format!("{}× its originals'", sig3(mf / mo))
@@ -928,6 +933,38 @@ mod tests {
         assert_eq!((s.p10, s.median, s.p90), (Some(1.4), Some(3.0), Some(7.6)));
         assert_eq!(spread(&[]).median, None);
         assert_eq!(spread(&[2.5]).p90, Some(2.5));
+    }
+
+    fn with_boundary(v: f64) -> FaceSummary {
+        let mut s = crate::faces::summarise(&[]);
+        s.boundary_gradient_ratio = Some(v);
+        s
+    }
+
+    #[test]
+    fn a_tell_needs_the_pairs_to_agree() {
+        let m = VIDEO_MEASURES
+            .iter()
+            .find(|m| m.name == "boundary_gradient_ratio")
+            .unwrap();
+        let (f1, f2) = (with_boundary(2.0), with_boundary(2.2));
+        let (o1, o2) = (with_boundary(1.0), with_boundary(1.2));
+        let (_, tell) = compare(m, &[&f1, &f2], &[&o1, &o2], &[(&f1, &o1), (&f2, &o2)]);
+        let tell = tell.expect("fakes 1 above their own originals");
+        assert_eq!(tell.standardised_difference, 7.07);
+        assert!(
+            tell.text.starts_with("blending-boundary energy 1.91× its originals' (median 2.10 vs 1.10; 2 fakes, 2 originals; d = 7.1; paired difference median +1.00 over 2 pairs"),
+            "{}",
+            tell.text
+        );
+        // The same groups, but each fake below the original it was made from
+        // (the originals the groups hold are not the fakes' own): no tell.
+        let (p1, p2) = (with_boundary(2.5), with_boundary(2.7));
+        let (row, tell) = compare(m, &[&f1, &f2], &[&o1, &o2], &[(&f1, &p1), (&f2, &p2)]);
+        assert_eq!(row.standardised_difference, Some(7.07));
+        assert!(tell.is_none());
+        // Unpaired, the groups alone decide.
+        assert!(compare(m, &[&f1, &f2], &[&o1, &o2], &[]).1.is_some());
     }
 
     #[test]
