@@ -414,17 +414,23 @@ fn method_rows_say_what_they_rest_on_and_name_the_tells() {
             }
         }
     }
-    // The jittering patch is told apart by its landmark jitter first, in words
-    // that carry the medians and counts.
-    let tells = catalog["methods"]["jitter_patch"]["tells"]
-        .as_array()
-        .expect("tells");
-    let first = &tells.first().expect("a tell")["text"];
-    let text = first.as_str().unwrap();
-    assert!(
-        text.starts_with("landmark jitter ") && text.contains("3 fakes, 3 originals"),
-        "{text}"
-    );
+    // Each manipulation is told apart from its originals first by what it
+    // changed, in words that carry the medians and counts.
+    for (method, words) in [
+        ("jitter_patch", "landmark jitter "),
+        ("hard_paste", "blending-boundary energy "),
+        ("colour_shift", "face/surround colour mismatch "),
+    ] {
+        let tells = catalog["methods"][method]["tells"]
+            .as_array()
+            .expect("tells");
+        let first = &tells.first().expect("a tell")["text"];
+        let text = first.as_str().unwrap();
+        assert!(
+            text.starts_with(words) && text.contains("3 fakes, 3 originals"),
+            "{method}: {text}"
+        );
+    }
     let row = &catalog["methods"]["jitter_patch"]["face_measures"]
         .as_array()
         .unwrap()
