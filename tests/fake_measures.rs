@@ -24,7 +24,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -118,23 +117,14 @@ const METHODS: [(Method, &str); 4] = [
     (Method::JitterPatch, "jitter_patch"),
 ];
 
+/// Encode the filter graph's `[out]` from `inputs` to `out` (x264, CRF 18).
 fn ffmpeg(inputs: &[String], graph: &str, out: &Path) {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let o = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(inputs)
-        .args(["-filter_complex", graph, "-map", "[out]", "-an"])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"])
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(out)
-        .output()
-        .expect("run the ffmpeg CLI");
-    assert!(
-        o.status.success(),
-        "ffmpeg failed for {}: {}\n{graph}",
-        out.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let mut args: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    args.extend(["-filter_complex", graph, "-map", "[out]", "-an"]);
+    args.extend(["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"]);
+    args.extend(["-pix_fmt", "yuv420p", out.to_str().expect("utf-8 path")]);
+    common::ffmpeg(&args);
 }
 
 fn make_original(o: &Original, out: &Path) {
@@ -229,14 +219,14 @@ fn run() -> &'static Run {
         let root = dir.join("lab");
         corpus(&root);
         let out = dir.join("out");
-        let o = Command::new(env!("CARGO_BIN_EXE_engine"))
-            .arg("analyze")
-            .arg(&root)
-            .arg("--out")
-            .arg(&out)
-            .args(["--cpu", "--quiet"])
-            .output()
-            .expect("engine runs");
+        let o = common::engine(&[
+            "analyze",
+            root.to_str().expect("utf-8 path"),
+            "--out",
+            out.to_str().expect("utf-8 path"),
+            "--cpu",
+            "--quiet",
+        ]);
         assert_eq!(
             o.status.code(),
             Some(0),
