@@ -47,7 +47,9 @@ pub const PROBE_STAGE: &str = "probe@2";
 /// statistic; head pose from eyes and nose; face-pass numbers rounded;
 /// low-texture frames get embeddings shorter than one (dedup ignores them).
 /// 5: scene statistics (light colour, background, camera motion, setting)
-/// and the face area.
+/// and the face area; per-video temporal-consistency and artifact measures
+/// in the face summary (the next frame is searched for faces, for landmark
+/// jitter).
 pub const FRAMES_STAGE_VERSION: u32 = 5;
 
 /// Frames handed to a GPU backend per call: enough to keep a GPU busy, small
@@ -392,11 +394,26 @@ type FramesResult = Result<FrameSummary, String>;
 type Decoded = (Vec<SampledFrame>, Option<FaceSummary>);
 
 /// Detect, measure and estimate faces on the frames that carry a face image
-/// (then drop those images): [`FacePass::summarise_video`]. None if the face
-/// pass is off. A frame the detector fails on is left out of the summary and
-/// counted in its `face_errors` (first message in `first_face_error`).
-fn face_summary(pass: Option<&FacePass>, frames: &mut [SampledFrame]) -> Option<FaceSummary> {
+/// (then drop those images): [`FacePass::summarise_video_with`]. None if the
+/// face pass is off. A frame the detector fails on is left out of the
+/// summary and counted in its `face_errors` (first message in
+/// `first_face_error`). The face images are at native resolution (so the
+/// face/frame blockiness ratio is measured) when each is the decoded
+/// picture itself: the video's own size (at most
+/// [`frames::FACE_MAX_HEIGHT`] rows) and no display rotation
+/// (`rotation_deg`), which would move the 8×8 block grid.
+fn face_summary(
+    pass: Option<&FacePass>,
+    frames: &mut [SampledFrame],
+    rotation_deg: i32,
+) -> Option<FaceSummary> {
     let pass = pass?;
+    let native = rotation_deg.rem_euclid(360) == 0
+        && frames.iter().all(|f| {
+            f.face
+                .as_ref()
+                .is_none_or(|face| face.width == f.width && face.height == f.height)
+        });
     let face_frames: Vec<frames::FaceFrame> =
         frames.iter_mut().filter_map(|f| f.face.take()).collect();
     let images: Vec<(RgbImage<'_>, Option<RgbImage<'_>>)> = face_frames
@@ -415,7 +432,7 @@ fn face_summary(pass: Option<&FacePass>, frames: &mut [SampledFrame]) -> Option<
             (image, next)
         })
         .collect();
-    Some(pass.summarise_video(&images))
+    Some(pass.summarise_video_with(&images, native))
 }
 
 /// Sample, measure and aggregate the frames of every readable record whose
@@ -467,7 +484,7 @@ fn frames_stage(
             let info = r.probe.as_ref().expect("readable records are probed");
             let mut frames = frames::sample_frames(&r.fs_path, info, k, face_frames)
                 .map_err(|e| e.to_string())?;
-            let faces = face_summary(face_pass, &mut frames);
+            let faces = face_summary(face_pass, &mut frames, info.rotation_deg);
             Ok((frames, faces))
         };
         let finish = |sender: &ResultSender, i: usize, result: FramesResult| {

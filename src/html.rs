@@ -996,40 +996,134 @@ fn duplicates(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &VideoRe
     h.push_str("</section>\n");
 }
 
+/// The per-video face measures the fake table shows (field, column title);
+/// `report.json` has them all.
+const FAKE_TABLE_MEASURES: &[(&str, &str)] = &[
+    ("face_to_background_change_ratio", "face/background change"),
+    ("boundary_gradient_ratio", "boundary energy"),
+    ("face_ring_chroma_distance_levels", "colour mismatch"),
+    ("landmark_jitter_face_heights_per_frame", "landmark jitter"),
+];
+
+/// `median [p10–p90]` of a spread, `–` without values.
+fn spread_cell(s: &crate::plan::Spread) -> String {
+    let sig = |v: Option<f64>| v.map(crate::plan::sig3).unwrap_or_else(|| "–".into());
+    match s.median {
+        None => "–".into(),
+        Some(_) if s.n < 2 => sig(s.median),
+        Some(_) => format!("{} [{}–{}]", sig(s.median), sig(s.p10), sig(s.p90)),
+    }
+}
+
+/// Every face measure of every method: the fakes' and their originals'
+/// distributions, the paired difference and the standardised difference
+/// (`face_measures` in `report.json`), folded away under the fake table.
+fn fake_measure_spreads(h: &mut String, catalog: &crate::plan::FakeCatalog) {
+    let any = catalog
+        .values()
+        .flat_map(|d| d.methods.values())
+        .any(|m| m.measured_fakes > 0);
+    if !any {
+        return;
+    }
+    h.push_str("<details>\n<summary>Face measures per method: median [p10–p90] of the fakes and of their originals</summary>\n<table>\n<tr><th>dataset</th><th>method</th><th>measure</th><th>unit</th><th class=\"n\">fakes</th><th class=\"n\">median [p10–p90]</th><th class=\"n\">originals</th><th class=\"n\">median [p10–p90]</th><th class=\"n\">fake − original pairs, median [p10–p90]</th><th class=\"n\">d</th></tr>\n");
+    for (ds, d) in catalog {
+        for (method, m) in &d.methods {
+            if m.measured_fakes == 0 {
+                continue;
+            }
+            for r in &m.face_measures {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                    esc(ds),
+                    esc(method),
+                    esc(r.measure),
+                    esc(r.unit),
+                    r.fakes.n,
+                    spread_cell(&r.fakes),
+                    r.originals.n,
+                    spread_cell(&r.originals),
+                    spread_cell(&r.paired_difference),
+                    r.standardised_difference
+                        .map(|x| format!("{x:.1}"))
+                        .unwrap_or_else(|| "–".into()),
+                );
+            }
+        }
+    }
+    h.push_str("</table>\n</details>\n");
+}
+
 fn fakes(h: &mut String, inp: &Inputs<'_>) {
     h.push_str("<section id=\"fakes\">\n<h2>Fakes: methods, quality, temporal consistency</h2>\n");
     let catalog = &inp.report.fake_catalog;
     if catalog.is_empty() {
         h.push_str("<p>No fake videos in the roots.</p>\n");
     } else {
-        h.push_str("<table>\n<tr><th>dataset</th><th>method</th><th>family</th><th class=\"n\">videos</th><th class=\"n\">height (median)</th><th class=\"n\">bitrate kb/s (median)</th><th class=\"n\">sharpness (median)</th><th class=\"n\">originals' sharpness</th><th class=\"n\">face/background change</th></tr>\n");
+        h.push_str("<table>\n<tr><th>dataset</th><th>method</th><th>family</th><th class=\"n\">videos</th><th class=\"n\">measured fakes / originals</th><th class=\"n\">height (median)</th><th class=\"n\">bitrate kb/s (median)</th><th class=\"n\">sharpness (median)</th><th class=\"n\">originals' sharpness</th>");
+        for (_, title) in FAKE_TABLE_MEASURES {
+            let _ = write!(h, "<th class=\"n\">{title}<br>fakes vs originals</th>");
+        }
+        h.push_str("</tr>\n");
         let opt = |v: Option<f64>, scale: f64| {
             v.map(|x| format!("{:.0}", x / scale))
                 .unwrap_or_else(|| "–".into())
         };
+        let sig = |v: Option<f64>| v.map(crate::plan::sig3).unwrap_or_else(|| "–".into());
         for (ds, d) in catalog {
             for (i, (method, m)) in d.methods.iter().enumerate() {
-                let ratio = m
-                    .temporal_consistency
-                    .face_to_background_change_ratio_median
-                    .map(|x| format!("{x:.2}"))
-                    .unwrap_or_else(|| "–".into());
-                let _ = writeln!(
+                let _ = write!(
                     h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
                     if i == 0 { esc(ds) } else { String::new() },
                     esc(method),
                     esc(m.family.unwrap_or("unknown")),
                     m.count,
+                    m.measured_fakes,
+                    m.measured_originals,
                     opt(m.fakes.height_px_median, 1.0),
                     opt(m.fakes.bitrate_bps_median, 1000.0),
                     opt(m.fakes.laplacian_var_median, 1.0),
                     opt(m.their_originals.laplacian_var_median, 1.0),
-                    ratio
                 );
+                for (name, _) in FAKE_TABLE_MEASURES {
+                    let row = m.face_measures.iter().find(|r| r.measure == *name);
+                    let _ = write!(
+                        h,
+                        "<td class=\"n\">{} vs {}</td>",
+                        sig(row.and_then(|r| r.fakes.median)),
+                        sig(row.and_then(|r| r.originals.median))
+                    );
+                }
+                h.push_str("</tr>\n");
             }
         }
-        h.push_str("</table>\n<ul class=\"tight\">\n");
+        h.push_str("</table>\n");
+        let told: Vec<(&String, &String, &crate::plan::MethodRow)> = catalog
+            .iter()
+            .flat_map(|(ds, d)| d.methods.iter().map(move |(m, row)| (ds, m, row)))
+            .filter(|(_, _, row)| !row.tells.is_empty())
+            .collect();
+        if !told.is_empty() {
+            h.push_str("<h3>Tells: what separates each method from its originals most</h3>\n<ul class=\"tight\">\n");
+            for (ds, method, row) in told {
+                let _ = writeln!(
+                    h,
+                    "<li>{} / <b>{}</b>: {}.</li>",
+                    esc(ds),
+                    esc(method),
+                    row.tells
+                        .iter()
+                        .map(|t| esc(&t.text))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            }
+            h.push_str("</ul>\n");
+        }
+        fake_measure_spreads(h, catalog);
+        h.push_str("<ul class=\"tight\">\n");
         for (ds, d) in catalog {
             let l = &d.original_links;
             let _ = writeln!(
@@ -1042,7 +1136,7 @@ fn fakes(h: &mut String, inp: &Inputs<'_>) {
                 l.found_by_content
             );
         }
-        h.push_str("</ul>\n<p class=\"muted\">Face/background change: frame-to-frame luma change inside the face box over the change outside it; swapped faces that flicker sit above their originals.</p>\n");
+        h.push_str("</ul>\n<p class=\"muted\">Medians per video, over the face frames (<code>faces</code> in <code>inventory.jsonl</code>). Face/background change: frame-to-frame luma change inside the face box over the change outside it; swapped faces that flicker sit above their originals. Boundary energy: luma gradient on the strongest line (per side) across a ring around the face-box edge, a blending mask's seam, over the gradient inside the face. Colour mismatch: CbCr distance between the face and the ring around it, 8-bit levels. Landmark jitter: landmark displacement to the next frame, face heights per frame. Originals: the metadata's, else dedup's content link.</p>\n");
     }
     let s2 = &inp.report.pipeline_recommendations.stage2_fake_generation;
     let list = |v: &mut dyn Iterator<Item = &str>| {

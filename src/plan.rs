@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::dedup::DedupOutcome;
-use crate::faces::summary::median;
+use crate::faces::summary::{median, VideoMeasure, VIDEO_MEASURES};
+use crate::faces::FaceSummary;
 use crate::labels::Label;
 use crate::manifest::ManifestEntry;
 use crate::policy::{CLIP_LENGTH_S, CLIP_MARGIN_S, SPLIT_SHARES};
@@ -36,15 +37,90 @@ pub struct QualitySummary {
     pub blockiness_median: Option<f64>,
 }
 
-/// Flicker inside faces against the background.
+/// Flicker inside faces against the background: each video's
+/// `face_to_background_change_ratio`, fakes beside their originals.
 #[derive(Debug, Clone, Serialize)]
 pub struct TemporalConsistency {
     /// Median over the fakes of face change / background change.
     pub face_to_background_change_ratio_median: Option<f64>,
     /// Fakes the median rests on.
     pub videos_measured: usize,
+    /// The same median over their originals.
+    pub originals_ratio_median: Option<f64>,
+    /// Originals that median rests on.
+    pub originals_measured: usize,
     /// What the ratio means.
     pub meaning: &'static str,
+}
+
+/// A standardised difference (Cohen's d) must reach this size for a
+/// measure to be a tell: 0.8 is Cohen's "large" effect (Cohen, *Statistical
+/// Power Analysis for the Behavioral Sciences*, 1988, §2.2.3), fakes and
+/// originals overlapping by less than about half.
+pub const TELL_MIN_STANDARDISED_DIFFERENCE: f64 = 0.8;
+/// A tell rests on at least this many measured fakes and as many measured
+/// originals: two is the fewest from which a spread can be estimated. The
+/// tell's words give both counts, so a reader can weigh one resting on few.
+pub const TELL_MIN_VIDEOS: usize = 2;
+/// The pooled standard deviation of a standardised difference is at least
+/// this share of the two means' magnitude: fakes made alike from one or two
+/// originals can have almost no spread, and without a floor any difference,
+/// however small, would read as a huge effect. With 5%, a tell
+/// ([`TELL_MIN_STANDARDISED_DIFFERENCE`] = 0.8) needs the means at least 4%
+/// apart, whatever the spread.
+pub const TELL_SPREAD_FLOOR_SHARE: f64 = 0.05;
+/// At most this many tells per method, largest first.
+pub const TELLS_PER_METHOD: usize = 3;
+
+/// Median, 10th and 90th percentile of one measure over a set of videos (or
+/// fake−original pairs); percentiles interpolate linearly between order
+/// statistics (numpy's default).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spread {
+    /// Videos (or pairs) measured.
+    pub n: usize,
+    /// Median.
+    pub median: Option<f64>,
+    /// 10th percentile.
+    pub p10: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+}
+
+/// One per-video face measure of a method's fakes beside their originals.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeasureComparison {
+    /// The measure: its field in the inventory's `faces` object.
+    pub measure: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// Over the method's measured fakes.
+    pub fakes: Spread,
+    /// Over their distinct measured originals.
+    pub originals: Spread,
+    /// Each fake minus its own original, over the fakes whose original is
+    /// measured too. Both are sampled at the same times ((j + ½) ×
+    /// duration / K), so on the same frames wherever a fake keeps its
+    /// original's duration, as face-swap datasets' fakes do.
+    pub paired_difference: Spread,
+    /// (mean of the fakes − mean of the originals) / pooled standard
+    /// deviation (Cohen's d; the deviation floored at
+    /// [`TELL_SPREAD_FLOOR_SHARE`] of the means' magnitude); `None` without
+    /// a measured fake and a measured original.
+    pub standardised_difference: Option<f64>,
+}
+
+/// A measure that separates a method's fakes from their originals, in
+/// words a reader can check against the numbers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tell {
+    /// The measure (a field of the inventory's `faces` object).
+    pub measure: &'static str,
+    /// Its standardised difference, fakes minus originals.
+    pub standardised_difference: f64,
+    /// E.g. "blending-boundary energy 1.8× its originals' (median 0.42 vs
+    /// 0.23 ratio; 12 fakes, 6 originals; d = 1.9; ...)".
+    pub text: String,
 }
 
 /// One manipulation method of one dataset.
@@ -60,6 +136,23 @@ pub struct MethodRow {
     pub their_originals: QualitySummary,
     /// Flicker inside the faces.
     pub temporal_consistency: TemporalConsistency,
+    /// Fakes whose face pass produced these measurements (at least one of
+    /// the per-video face measures of `face_measures`).
+    pub measured_fakes: usize,
+    /// Distinct originals of the method's fakes (the metadata's `original`,
+    /// else dedup's fake→original link from content) with measurements.
+    pub measured_originals: usize,
+    /// Per face measure: the fakes, their originals, and the paired
+    /// differences.
+    pub face_measures: Vec<MeasureComparison>,
+    /// The measures that separate the method from its originals most:
+    /// largest |standardised difference| first, at least
+    /// [`TELL_MIN_STANDARDISED_DIFFERENCE`] on at least [`TELL_MIN_VIDEOS`]
+    /// fakes and originals, and, where fakes are paired with their own
+    /// originals, the pairs' median difference the same way (a gap between
+    /// the groups that the pairs do not show is a difference between the
+    /// videos picked, not the method), at most [`TELLS_PER_METHOD`].
+    pub tells: Vec<Tell>,
 }
 
 /// How fakes are linked to their originals.
@@ -105,13 +198,218 @@ fn quality_of(recs: &[&VideoRecord]) -> QualitySummary {
     }
 }
 
+fn r4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// The `q` quantile (0–1) of sorted finite values, linear between order
+/// statistics.
+fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let pos = q * last as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
+}
+
+/// [`Spread`] of the values (non-finite ones left out), rounded to 4 decimals.
+pub fn spread(values: &[f64]) -> Spread {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    Spread {
+        n: v.len(),
+        median: quantile(&v, 0.5).map(r4),
+        p10: quantile(&v, 0.1).map(r4),
+        p90: quantile(&v, 0.9).map(r4),
+    }
+}
+
+fn mean_var(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var)
+}
+
+/// Cohen's d of `a` against `b` with the pooled standard deviation floored
+/// at [`TELL_SPREAD_FLOOR_SHARE`] of the means' magnitude; `None` when a
+/// side is empty or both means and spreads are 0.
+pub fn standardised_difference(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let ((ma, va), (mb, vb)) = (mean_var(a), mean_var(b));
+    let dof = (a.len() + b.len()).saturating_sub(2);
+    let pooled = if dof > 0 {
+        (((a.len() - 1) as f64 * va + (b.len() - 1) as f64 * vb) / dof as f64).sqrt()
+    } else {
+        0.0
+    };
+    let sd = pooled.max(TELL_SPREAD_FLOOR_SHARE * (ma.abs() + mb.abs()) / 2.0);
+    // + 0.0 turns a rounded −0 into 0.
+    (sd > 0.0).then(|| ((ma - mb) / sd * 100.0).round() / 100.0 + 0.0)
+}
+
+/// `x` to three significant digits, without an exponent (the tells' words
+/// and the report's fake table).
+pub fn sig3(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (2 - x.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{x:.decimals$}")
+}
+
+/// One measure of a method: its comparison row and, when it separates the
+/// fakes from their originals, the tell.
+fn compare(
+    m: &VideoMeasure,
+    fakes: &[&FaceSummary],
+    originals: &[&FaceSummary],
+    pairs: &[(&FaceSummary, &FaceSummary)],
+) -> (MeasureComparison, Option<Tell>) {
+    let f: Vec<f64> = fakes.iter().filter_map(|s| (m.get)(s)).collect();
+    let o: Vec<f64> = originals.iter().filter_map(|s| (m.get)(s)).collect();
+    let d: Vec<f64> = pairs
+        .iter()
+        .filter_map(|(a, b)| Some((m.get)(a)? - (m.get)(b)?))
+        .collect();
+    let row = MeasureComparison {
+        measure: m.name,
+        unit: m.unit,
+        fakes: spread(&f),
+        originals: spread(&o),
+        paired_difference: spread(&d),
+        standardised_difference: standardised_difference(&f, &o),
+    };
+    let tell = match (
+        row.standardised_difference,
+        row.fakes.median,
+        row.originals.median,
+    ) {
+        (Some(sd), Some(mf), Some(mo))
+            if sd.abs() >= TELL_MIN_STANDARDISED_DIFFERENCE
+                && f.len() >= TELL_MIN_VIDEOS
+                && o.len() >= TELL_MIN_VIDEOS
+                && row.paired_difference.median.is_none_or(|pd| pd * sd > 0.0) =>
+        {
+            let how = if mf > 0.0 && mo > 0.0 {
+                format!("{}× its originals'", sig3(mf / mo))
+            } else if sd > 0.0 {
+                "higher than its originals'".to_string()
+            } else {
+                "lower than its originals'".to_string()
+            };
+            let paired = match row.paired_difference.median {
+                Some(pd) if !d.is_empty() => format!(
+                    "; paired difference median {}{} over {} pairs",
+                    if pd > 0.0 { "+" } else { "" },
+                    sig3(pd),
+                    d.len()
+                ),
+                _ => String::new(),
+            };
+            Some(Tell {
+                measure: m.name,
+                standardised_difference: sd,
+                text: format!(
+                    "{} {how} (median {} vs {}{}; {} fakes, {} originals; d = {sd:.1}{paired})",
+                    m.words,
+                    sig3(mf),
+                    sig3(mo),
+                    if m.unit == "ratio" {
+                        String::new()
+                    } else {
+                        format!(" {}", m.unit)
+                    },
+                    f.len(),
+                    o.len()
+                ),
+            })
+        }
+        _ => None,
+    };
+    (row, tell)
+}
+
+/// Whether a video's face pass produced any of the per-video face measures.
+fn measured(s: &FaceSummary) -> bool {
+    VIDEO_MEASURES.iter().any(|m| (m.get)(s).is_some())
+}
+
+/// The face measures of a method's fakes beside their originals:
+/// (measured fakes, measured originals, per-measure rows, tells).
+fn face_measures<'a>(
+    fakes: &[&'a VideoRecord],
+    original_of: &BTreeMap<&str, &'a VideoRecord>,
+) -> (usize, usize, Vec<MeasureComparison>, Vec<Tell>) {
+    fn faces(r: &VideoRecord) -> Option<&FaceSummary> {
+        r.frames.as_ref()?.faces.as_ref().filter(|s| measured(s))
+    }
+    let fake_faces: Vec<&FaceSummary> = fakes.iter().filter_map(|r| faces(r)).collect();
+    let mut originals: BTreeMap<&str, &FaceSummary> = BTreeMap::new();
+    let mut pairs = Vec::new();
+    for f in fakes {
+        if let Some(o) = original_of.get(f.path.as_str()) {
+            if let Some(os) = faces(o) {
+                originals.insert(o.path.as_str(), os);
+                if let Some(fs) = faces(f) {
+                    pairs.push((fs, os));
+                }
+            }
+        }
+    }
+    let original_faces: Vec<&FaceSummary> = originals.values().copied().collect();
+    let mut rows = Vec::new();
+    let mut tells = Vec::new();
+    for m in VIDEO_MEASURES {
+        let (row, tell) = compare(m, &fake_faces, &original_faces, &pairs);
+        rows.push(row);
+        tells.extend(tell);
+    }
+    tells.sort_by(|a, b| {
+        b.standardised_difference
+            .abs()
+            .total_cmp(&a.standardised_difference.abs())
+    });
+    tells.truncate(TELLS_PER_METHOD);
+    (fake_faces.len(), original_faces.len(), rows, tells)
+}
+
 /// Per dataset: methods with counts, the fakes' quality beside their
-/// originals', temporal consistency inside faces, and coverage of
+/// originals', temporal consistency inside faces, the per-video face
+/// measures (temporal consistency and artifacts) of the fakes beside their
+/// originals' with the tells that separate them, and coverage of
 /// fake→original links (metadata and content).
 pub fn fake_catalog(records: &[VideoRecord], dedup: &DedupOutcome) -> FakeCatalog {
     let by_path: BTreeMap<&str, &VideoRecord> =
         records.iter().map(|r| (r.path.as_str(), r)).collect();
     let content_links: BTreeSet<&str> = dedup.links.iter().map(|l| l.fake.as_str()).collect();
+    let content_original: BTreeMap<&str, &str> = dedup
+        .links
+        .iter()
+        .map(|l| (l.fake.as_str(), l.original_by_content.as_str()))
+        .collect();
+    // The metadata's original when it is inventoried, else the content link.
+    let original_of: BTreeMap<&str, &VideoRecord> = records
+        .iter()
+        .filter(|f| f.labels.label == Label::Fake)
+        .filter_map(|f| {
+            let o = f
+                .original_path
+                .as_deref()
+                .and_then(|o| by_path.get(o).copied())
+                .or_else(|| {
+                    content_original
+                        .get(f.path.as_str())
+                        .and_then(|o| by_path.get(o).copied())
+                })?;
+            Some((f.path.as_str(), o))
+        })
+        .collect();
     let datasets: BTreeSet<&str> = records.iter().map(|r| r.dataset.as_str()).collect();
     let mut out = FakeCatalog::new();
     for ds in datasets {
@@ -145,26 +443,28 @@ pub fn fake_catalog(records: &[VideoRecord], dedup: &DedupOutcome) -> FakeCatalo
                             .and_then(|o| by_path.get(o).copied())
                     })
                     .collect();
-                let ratios: Vec<f64> = fs
+                let (measured_fakes, measured_originals, rows, tells) =
+                    face_measures(fs, &original_of);
+                let flicker = rows
                     .iter()
-                    .filter_map(|f| f.frames.as_ref()?.faces.as_ref())
-                    .filter_map(|s| {
-                        Some(
-                            s.face_temporal_change_median?
-                                / s.background_temporal_change_median?.max(0.1),
-                        )
-                    })
-                    .collect();
+                    .find(|r| r.measure == "face_to_background_change_ratio")
+                    .expect("a listed measure");
                 let row = MethodRow {
                     count: fs.len(),
                     family: crate::generators::family_of(m),
                     fakes: quality_of(fs),
                     their_originals: quality_of(&originals),
                     temporal_consistency: TemporalConsistency {
-                        face_to_background_change_ratio_median: r3(median(ratios.clone())),
-                        videos_measured: ratios.len(),
-                        meaning: "frame-to-frame luma change inside the face box divided by the change outside it; swapped faces that flicker sit well above their originals' ratio",
+                        face_to_background_change_ratio_median: r3(flicker.fakes.median),
+                        videos_measured: flicker.fakes.n,
+                        originals_ratio_median: r3(flicker.originals.median),
+                        originals_measured: flicker.originals.n,
+                        meaning: "per video, the median over face frames of the frame-to-frame luma change inside the face box divided by the change outside it; swapped faces that flicker sit well above their originals' ratio",
                     },
+                    measured_fakes,
+                    measured_originals,
+                    face_measures: rows,
+                    tells,
                 };
                 (m.clone(), row)
             })
@@ -618,5 +918,68 @@ pub fn recommendations(
                 promotion: "engine promote MANIFEST --into DIR appends to DIR/ledger.jsonl: never rewrites an entry, skips entries already present (same sha256), refuses conflicting ones (a clip that would change split or label)",
             },
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_interpolates_like_numpy() {
+        // numpy.percentile([1, 2, 3, 4, 10], [10, 50, 90]) = 1.4, 3, 7.6
+        let s = spread(&[10.0, 1.0, f64::NAN, 3.0, 2.0, 4.0]);
+        assert_eq!(s.n, 5);
+        assert_eq!((s.p10, s.median, s.p90), (Some(1.4), Some(3.0), Some(7.6)));
+        assert_eq!(spread(&[]).median, None);
+        assert_eq!(spread(&[2.5]).p90, Some(2.5));
+    }
+
+    fn with_boundary(v: f64) -> FaceSummary {
+        let mut s = crate::faces::summarise(&[]);
+        s.boundary_gradient_ratio = Some(v);
+        s
+    }
+
+    #[test]
+    fn a_tell_needs_the_pairs_to_agree() {
+        let m = VIDEO_MEASURES
+            .iter()
+            .find(|m| m.name == "boundary_gradient_ratio")
+            .unwrap();
+        let (f1, f2) = (with_boundary(2.0), with_boundary(2.2));
+        let (o1, o2) = (with_boundary(1.0), with_boundary(1.2));
+        let (_, tell) = compare(m, &[&f1, &f2], &[&o1, &o2], &[(&f1, &o1), (&f2, &o2)]);
+        let tell = tell.expect("fakes 1 above their own originals");
+        assert_eq!(tell.standardised_difference, 7.07);
+        assert!(
+            tell.text.starts_with("blending-boundary energy 1.91× its originals' (median 2.10 vs 1.10; 2 fakes, 2 originals; d = 7.1; paired difference median +1.00 over 2 pairs"),
+            "{}",
+            tell.text
+        );
+        // The same groups, but each fake below the original it was made from
+        // (the originals the groups hold are not the fakes' own): no tell.
+        let (p1, p2) = (with_boundary(2.5), with_boundary(2.7));
+        let (row, tell) = compare(m, &[&f1, &f2], &[&o1, &o2], &[(&f1, &p1), (&f2, &p2)]);
+        assert_eq!(row.standardised_difference, Some(7.07));
+        assert!(tell.is_none());
+        // Unpaired, the groups alone decide.
+        assert!(compare(m, &[&f1, &f2], &[&o1, &o2], &[]).1.is_some());
+    }
+
+    #[test]
+    fn standardised_difference_is_cohens_d_with_a_floor() {
+        // Means 3 and 1, both variances 1: d = 2.
+        assert_eq!(
+            standardised_difference(&[2.0, 3.0, 4.0], &[0.0, 1.0, 2.0]),
+            Some(2.0)
+        );
+        // No spread: the floor, 5% of the means' magnitude (0.1), gives 2 / 0.1.
+        assert_eq!(standardised_difference(&[3.0], &[1.0]), Some(20.0));
+        assert_eq!(standardised_difference(&[0.0], &[0.0]), None);
+        assert_eq!(standardised_difference(&[], &[1.0]), None);
+        assert_eq!(sig3(0.012345), "0.0123");
+        assert_eq!(sig3(123.4), "123");
+        assert_eq!(sig3(1.8), "1.80");
     }
 }

@@ -22,7 +22,11 @@
 //! * [`usable`]: whether a video can be a face-swap / reenactment source.
 //! * [`summary`]: face-region brightness, sharpness and temporal change
 //!   against the frame ([`FrameFaces::measure`]) and the per-video
-//!   [`FaceSummary`] ([`summarise`]).
+//!   [`FaceSummary`] ([`summarise`]), with the per-video temporal-consistency
+//!   and artifact measures ([`VIDEO_MEASURES`]) built from [`artifacts`]:
+//!   blending-boundary energy, face/surround colour mismatch, blockiness,
+//!   landmark jitter (the next frame is searched for faces too) and
+//!   identity-embedding drift.
 //!
 //! Usage: `let pass = FacePass::load(Path::new("models"), gpu)?;` once, then
 //! `pass.summarise_video(&frames)` per video (detection, measurements and
@@ -30,6 +34,7 @@
 //! of threads; or the parts: `pass.detect(image)`, `pass.analyse_frame(..)`,
 //! `FrameFaces::measure(image, next, faces)` and `summarise(&frames)`.
 
+pub mod artifacts;
 pub mod attributes;
 pub mod detector;
 pub mod error;
@@ -55,8 +60,8 @@ pub use optional::{AgeGroup, Demographics, Gender, GenderAgeModel, IdentityModel
 pub use pose::{head_pose, HeadPose};
 pub use registry::{Device, Registry, Runtime};
 pub use summary::{
-    summarise, Estimate, FaceCount, FaceRegion, FaceSize, FaceSummary, FrameFaces,
-    OptionalEstimates, PoseClass,
+    summarise, summarise_with, Estimate, FaceCount, FaceRegion, FaceSize, FaceSummary, FrameFaces,
+    OptionalEstimates, PoseClass, VideoMeasure, VIDEO_MEASURES,
 };
 pub use usable::{display_height, usability, UnusableReason};
 
@@ -469,22 +474,33 @@ impl FacePass {
     }
 
     /// Detect and measure the faces of one frame (`next`: the following
-    /// frame at the same size, for the temporal measurements) and run the
-    /// estimators on the largest face. A detector failure is the error; an
-    /// estimator failure only leaves its estimate out (listed in `errors`).
+    /// frame at the same size, for the temporal measurements, searched for
+    /// faces too when this frame has one, for the landmark jitter) and run
+    /// the estimators on the largest face. A detector failure on this frame
+    /// is the error; one on the next frame or an estimator failure only
+    /// leaves its value out (listed in `errors`).
     pub fn analyse_frame(
         &self,
         image: RgbImage<'_>,
         next: Option<RgbImage<'_>>,
     ) -> Result<FrameAnalysis, FaceError> {
         let found = self.detect(image)?;
-        let faces = FrameFaces::measure(image, next, found)?;
+        let mut faces = FrameFaces::measure(image, next, found)?;
+        let mut errors = Vec::new();
+        if let Some(n) = next.filter(|n| {
+            n.width == image.width && n.height == image.height && !faces.faces.is_empty()
+        }) {
+            match self.detect(n) {
+                Ok(next_faces) => faces.track_into_next(&next_faces),
+                Err(e) => errors.push(e),
+            }
+        }
         let mut a = FrameAnalysis {
             faces,
             embedding: None,
             demographics: None,
             ethnicity: None,
-            errors: Vec::new(),
+            errors,
         };
         let Some(main) = a.faces.largest().map(|i| a.faces.faces[i]) else {
             return Ok(a);
@@ -509,11 +525,23 @@ impl FacePass {
         Ok(a)
     }
 
+    /// The face summary of one video's frames (each with its next frame),
+    /// not known to be at native resolution ([`FacePass::summarise_video_with`]).
+    pub fn summarise_video(&self, frames: &[(RgbImage<'_>, Option<RgbImage<'_>>)]) -> FaceSummary {
+        self.summarise_video_with(frames, false)
+    }
+
     /// The face summary of one video's frames (each with its next frame).
     /// Frames the detector fails on are left out and counted in
     /// `face_errors` (with the first message in `first_face_error`), as are
     /// estimator failures; numbers are rounded so reruns are byte-identical.
-    pub fn summarise_video(&self, frames: &[(RgbImage<'_>, Option<RgbImage<'_>>)]) -> FaceSummary {
+    /// `native_resolution`: the images are the decoded pictures at their own
+    /// size and orientation (see [`summarise_with`]).
+    pub fn summarise_video_with(
+        &self,
+        frames: &[(RgbImage<'_>, Option<RgbImage<'_>>)],
+        native_resolution: bool,
+    ) -> FaceSummary {
         let mut measured = Vec::new();
         let mut estimates = OptionalEstimates {
             ethnicity_labels: self
@@ -536,7 +564,7 @@ impl FacePass {
                 Err(e) => errors.push(e.to_string()),
             }
         }
-        let mut summary = summarise(&measured);
+        let mut summary = summarise_with(&measured, native_resolution);
         estimates.apply(&mut summary);
         summary.face_errors = errors.len() as u32;
         summary.first_face_error = errors.into_iter().next();

@@ -12,10 +12,21 @@
 //!   like; a blurred face-swap region scores below its frame);
 //! * temporal change: mean |ΔY| to the next frame inside the face box vs
 //!   outside every face box (a swapped face that flickers changes more than
-//!   its background).
+//!   its background);
+//! * the artifact measures of [`super::artifacts`]: blending-boundary
+//!   energy, face/surround colour mismatch and 8×8 blockiness inside the box;
+//!   landmark jitter to the next frame is added by
+//!   [`FrameFaces::track_into_next`] once the next frame's faces are known.
+//!
+//! Per video ([`summarise_with`]) each becomes one number, the median over
+//! the face frames of the main face's value ([`VIDEO_MEASURES`] lists them
+//! with their units), written only for videos that mostly show a face
+//! (`face_count` not `none`): on a video with a face in one frame of eight
+//! the "face" is as likely a false detection as a person.
 
 use serde::{Deserialize, Serialize};
 
+use super::artifacts::{self, CHANGE_FLOOR_LEVELS, SHARPNESS_FLOOR};
 use super::error::FaceError;
 use super::optional::{AgeGroup, Demographics, Gender};
 use super::{Face, RgbImage};
@@ -132,6 +143,10 @@ impl OptionalEstimates {
             });
             summary.age_years_median = Some(round4(age));
         }
+        if summary.face_count != FaceCount::None {
+            summary.identity_drift_cosine_distance =
+                artifacts::identity_drift(&self.embeddings).map(round4);
+        }
         let n = self.ethnicity_labels.len();
         let frames: Vec<&Vec<f32>> = self.ethnicity.iter().filter(|p| p.len() == n).collect();
         if n > 0 && !frames.is_empty() {
@@ -165,6 +180,20 @@ pub struct FaceRegion {
     pub sharpness: Option<f32>,
     /// Mean |ΔY| inside the box to the next frame; `None` without a next frame.
     pub temporal_change: Option<f32>,
+    /// Blending-boundary energy: the strongest line of gradient across the
+    /// ring on each side of the box (the seam), over the mean gradient in
+    /// the box's core ([`artifacts::boundary_gradient_ratio`]).
+    #[serde(default)]
+    pub boundary_gradient_ratio: Option<f32>,
+    /// Colour mismatch: distance between the core's and the ring's mean
+    /// (Cb, Cr), 8-bit levels ([`artifacts::chroma_distance`]).
+    #[serde(default)]
+    pub chroma_distance: Option<f32>,
+    /// 8×8 blockiness of the box's pixels, block grid anchored at the
+    /// frame's top-left ([`artifacts::blockiness`]); meaningful only when
+    /// the image is the decoded picture at its own size.
+    #[serde(default)]
+    pub blockiness: Option<f32>,
 }
 
 /// One sampled frame's faces and their measurements.
@@ -185,6 +214,16 @@ pub struct FrameFaces {
     /// Mean |ΔY| to the next frame outside every face box; `None` without a
     /// next frame, or with no pixel outside the boxes.
     pub background_temporal_change: Option<f32>,
+    /// 8×8 blockiness of the whole frame (the same definition as the face
+    /// box's).
+    #[serde(default)]
+    pub frame_blockiness: Option<f32>,
+    /// Landmark jitter of the largest face to the next frame, face heights
+    /// per frame ([`artifacts::landmark_jitter`]); set by
+    /// [`FrameFaces::track_into_next`], `None` until then or when the next
+    /// frame shows no matching face.
+    #[serde(default)]
+    pub landmark_jitter: Option<f32>,
 }
 
 fn luma_plane(rgb: &[u8]) -> Vec<u8> {
@@ -290,7 +329,19 @@ impl FrameFaces {
                         .as_ref()
                         .filter(|_| n > 0)
                         .map(|_| (diff as f64 / n as f64) as f32),
+                    boundary_gradient_ratio: None,
+                    chroma_distance: None,
+                    blockiness: artifacts::blockiness(&luma, w, (x0, x1, y0, y1)),
                 }
+            })
+            .collect::<Vec<FaceRegion>>();
+        let regions = regions
+            .into_iter()
+            .zip(&faces)
+            .map(|(r, face)| FaceRegion {
+                boundary_gradient_ratio: artifacts::boundary_gradient_ratio(&luma, w, h, face),
+                chroma_distance: artifacts::chroma_distance(image.rgb, w, h, face),
+                ..r
             })
             .collect();
         let n_all = (w * h).max(1) as f64;
@@ -320,7 +371,18 @@ impl FrameFaces {
             frame_luma_mean,
             frame_sharpness: laplacian_var(&luma, w, h, (0, w, 0, h)),
             background_temporal_change,
+            frame_blockiness: artifacts::blockiness(&luma, w, (0, w, 0, h)),
+            landmark_jitter: None,
         })
+    }
+
+    /// Set [`FrameFaces::landmark_jitter`] from the faces found in the next
+    /// frame (the same size): the largest face's landmark displacement to
+    /// the face there that overlaps it most.
+    pub fn track_into_next(&mut self, next_faces: &[Face]) {
+        self.landmark_jitter = self
+            .largest()
+            .and_then(|i| artifacts::landmark_jitter(&self.faces[i], next_faces));
     }
 
     /// Index of the largest face (by box area), if any.
@@ -441,7 +503,111 @@ pub struct FaceSummary {
     /// scene's background measure leaves the person around it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub face_area: Option<[f64; 4]>,
+    /// Temporal consistency: median over the face frames of the main face's
+    /// mean |ΔY| to the next frame over the background's (floored at
+    /// [`CHANGE_FLOOR_LEVELS`]); a ratio, about 1 when face and background
+    /// change alike. The per-frame form of `face_temporal_change_median`
+    /// over `background_temporal_change_median`. Written (here and below)
+    /// only when `face_count` is not `none`.
+    #[serde(default)]
+    pub face_to_background_change_ratio: Option<f64>,
+    /// Temporal consistency: median over the face frames of the main face's
+    /// mean five-landmark displacement to the next frame, in face-box
+    /// heights per frame (0.01 on a 100-px face is 1 px a frame).
+    #[serde(default)]
+    pub landmark_jitter_face_heights_per_frame: Option<f64>,
+    /// Temporal consistency: mean over the face frames of 1 − cos between
+    /// the frame's identity embedding and the video's mean
+    /// (`identity_embedding`); 0 when every frame shows the same identity
+    /// to the model. Needs the identity model and two face frames.
+    #[serde(default)]
+    pub identity_drift_cosine_distance: Option<f64>,
+    /// Artifact: blending-boundary energy, median over the face frames of
+    /// the gradient on the strongest line across the ring around the
+    /// face-box edge (per side, averaged over the four) over the mean
+    /// gradient in the face's core (a ratio; regularised by
+    /// [`artifacts::GRADIENT_REG_LEVELS`]; see
+    /// [`artifacts::boundary_gradient_ratio`]).
+    #[serde(default)]
+    pub boundary_gradient_ratio: Option<f64>,
+    /// Artifact: colour mismatch, median over the face frames of the
+    /// distance between the mean (Cb, Cr) of the face's core and of the ring
+    /// around it, in 8-bit chroma levels.
+    #[serde(default)]
+    pub face_ring_chroma_distance_levels: Option<f64>,
+    /// Artifact: median over the face frames of the face box's Laplacian
+    /// variance over the frame's (floored at [`SHARPNESS_FLOOR`]); below 1
+    /// the face is softer than its frame.
+    #[serde(default)]
+    pub face_to_frame_sharpness_ratio: Option<f64>,
+    /// Artifact: median over the face frames of the face box's 8×8
+    /// blockiness over the frame's; `null` unless the face images were the
+    /// decoded pictures at their own size (at most
+    /// [`crate::frames::FACE_MAX_HEIGHT`] rows and no display rotation),
+    /// because a rescaled or rotated image moves the codec's block grid.
+    #[serde(default)]
+    pub face_to_frame_blockiness_ratio: Option<f64>,
 }
+
+/// What a per-video face measure is, for the fake catalog's comparisons.
+#[derive(Debug, Clone, Copy)]
+pub struct VideoMeasure {
+    /// Field name in the inventory's `faces` object (its unit in the name).
+    pub name: &'static str,
+    /// What it is, in a reader's words (used in the tells).
+    pub words: &'static str,
+    /// Unit, in words.
+    pub unit: &'static str,
+    /// The value of one video.
+    pub get: fn(&FaceSummary) -> Option<f64>,
+}
+
+/// The per-video measures of temporal consistency and artifacts, in report
+/// order (see the fields of [`FaceSummary`]).
+pub const VIDEO_MEASURES: &[VideoMeasure] = &[
+    VideoMeasure {
+        name: "face_to_background_change_ratio",
+        words: "face/background flicker",
+        unit: "ratio",
+        get: |s| s.face_to_background_change_ratio,
+    },
+    VideoMeasure {
+        name: "landmark_jitter_face_heights_per_frame",
+        words: "landmark jitter",
+        unit: "face heights per frame",
+        get: |s| s.landmark_jitter_face_heights_per_frame,
+    },
+    VideoMeasure {
+        name: "identity_drift_cosine_distance",
+        words: "identity drift",
+        unit: "1 − cos",
+        get: |s| s.identity_drift_cosine_distance,
+    },
+    VideoMeasure {
+        name: "boundary_gradient_ratio",
+        words: "blending-boundary energy",
+        unit: "ratio",
+        get: |s| s.boundary_gradient_ratio,
+    },
+    VideoMeasure {
+        name: "face_ring_chroma_distance_levels",
+        words: "face/surround colour mismatch",
+        unit: "CbCr levels",
+        get: |s| s.face_ring_chroma_distance_levels,
+    },
+    VideoMeasure {
+        name: "face_to_frame_sharpness_ratio",
+        words: "face/frame sharpness",
+        unit: "ratio",
+        get: |s| s.face_to_frame_sharpness_ratio,
+    },
+    VideoMeasure {
+        name: "face_to_frame_blockiness_ratio",
+        words: "face/frame blockiness",
+        unit: "ratio",
+        get: |s| s.face_to_frame_blockiness_ratio,
+    },
+];
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -484,8 +650,17 @@ fn face_area(frames: &[FrameFaces]) -> Option<[f64; 4]> {
     area.map(|a| a.map(round4))
 }
 
-/// Summarise a video's sampled frames.
+/// Summarise a video's sampled frames ([`summarise_with`], not at native
+/// resolution: no blockiness ratio).
 pub fn summarise(frames: &[FrameFaces]) -> FaceSummary {
+    summarise_with(frames, false)
+}
+
+/// Summarise a video's sampled frames; `native_resolution`: the frames are
+/// the decoded pictures at their own size and orientation, so the 8×8
+/// block grid is the codec's and `face_to_frame_blockiness_ratio` is
+/// measured.
+pub fn summarise_with(frames: &[FrameFaces], native_resolution: bool) -> FaceSummary {
     let with_face: Vec<(&FrameFaces, usize)> = frames
         .iter()
         .filter_map(|f| f.largest().map(|i| (f, i)))
@@ -535,7 +710,41 @@ pub fn summarise(frames: &[FrameFaces]) -> FaceSummary {
             PoseClass::Frontal
         }
     });
+    let measured = face_count != FaceCount::None;
+    let measure = |g: &dyn Fn(&FrameFaces, usize) -> Option<f64>| {
+        if measured {
+            over_faces(g)
+        } else {
+            None
+        }
+    };
     FaceSummary {
+        face_to_background_change_ratio: measure(&|f, i| {
+            let face = region(f, i)?.temporal_change?;
+            let bg = f.background_temporal_change?;
+            Some(f64::from(face) / f64::from(bg).max(CHANGE_FLOOR_LEVELS))
+        }),
+        landmark_jitter_face_heights_per_frame: measure(&|f, _| f.landmark_jitter.map(f64::from)),
+        identity_drift_cosine_distance: None,
+        boundary_gradient_ratio: measure(&|f, i| {
+            region(f, i)?.boundary_gradient_ratio.map(f64::from)
+        }),
+        face_ring_chroma_distance_levels: measure(&|f, i| {
+            region(f, i)?.chroma_distance.map(f64::from)
+        }),
+        face_to_frame_sharpness_ratio: measure(&|f, i| {
+            let face = region(f, i)?.sharpness?;
+            Some(f64::from(face) / f64::from(f.frame_sharpness?).max(SHARPNESS_FLOOR))
+        }),
+        face_to_frame_blockiness_ratio: if native_resolution {
+            measure(&|f, i| {
+                let face = region(f, i)?.blockiness?;
+                let frame = f.frame_blockiness?;
+                (frame > 0.0).then(|| f64::from(face) / f64::from(frame))
+            })
+        } else {
+            None
+        },
         frames_sampled: frames.len() as u32,
         frames_with_face_ratio: round4(ratio),
         max_faces,
