@@ -10,10 +10,11 @@
 //   [0, 256)      luma histogram
 //   [256, 274)    nine u64 sums as (lo, hi) pairs, see S_* below
 //   [288, 1312)   32x32 area-averaged grid (one value 0..255 per word)
-//   [1312, 2336)  the next frame's 32x32 grid
-//   [2336, 2346)  near-neutral R, G, B sums and count, sky-band sky count
+//   [1312, 2336)  the analysis image resampled to 32x32 (camera motion)
+//   [2336, 3360)  the next frame's analysis image resampled to 32x32
+//   [3360, 3370)  near-neutral R, G, B sums and count, sky-band sky count
 //                 (five u64 pairs, S_NEUTRAL..)
-//   [2346, 2602)  per background cell (8x8 cells of the analysis image):
+//   [3370, 3626)  per background cell (8x8 cells of the analysis image):
 //                 Sobel magnitude sum, then squared-magnitude sum (u64 pairs)
 // Sums larger than a u32 are accumulated as u64 (lo, hi) pairs: each
 // workgroup first reduces into workgroup memory (fits in u32), then one
@@ -31,10 +32,11 @@ const S_YB: u32 = 270u;      // sum of (yb2 + YB2_OFFSET)
 const S_YBSQ: u32 = 272u;    // sum of yb2^2
 const GRID_OFF: u32 = 288u;
 const GRID_SIDE: u32 = 32u;
-const NEXT_GRID_OFF: u32 = 1312u;
-const S_NEUTRAL: u32 = 2336u; // R, G, B, count: four u64 pairs
-const S_SKY: u32 = 2344u;
-const SI_OFF: u32 = 2346u;    // SI_CELL_COUNT magnitude sums, then squares
+const MOTION_GRID_OFF: u32 = 1312u;
+const NEXT_MOTION_GRID_OFF: u32 = 2336u;
+const S_NEUTRAL: u32 = 3360u; // R, G, B, count: four u64 pairs
+const S_SKY: u32 = 3368u;
+const SI_OFF: u32 = 3370u;    // SI_CELL_COUNT magnitude sums, then squares
 const SI_CELLS: u32 = 8u;
 const SI_CELL_COUNT: u32 = 64u;
 
@@ -254,12 +256,9 @@ fn resample_one(p: FrameParams, job: u32, i: u32) {
     if (job == 1u) {
         src = p.next_off;
     }
-    if (job >= 2u) {
+    if (job == 2u) {
         ow = GRID_SIDE;
         oh = GRID_SIDE;
-    }
-    if (job == 3u) {
-        src = p.next_off;
     }
     if (i >= ow * oh) {
         return;
@@ -277,10 +276,8 @@ fn resample_one(p: FrameParams, job: u32, i: u32) {
         ana[p.ana_off + i] = v;
     } else if (job == 1u) {
         ana[p.ana_next_off + i] = v;
-    } else if (job == 2u) {
-        atomicStore(&out[p.out_off + GRID_OFF + i], v);
     } else {
-        atomicStore(&out[p.out_off + NEXT_GRID_OFF + i], v);
+        atomicStore(&out[p.out_off + GRID_OFF + i], v);
     }
 }
 
@@ -298,20 +295,45 @@ fn resample_pass(
     resample_one(p, wg.y, gid.x);
 }
 
-// The 32x32 embedding grid (wg.y 0) and the next frame's (wg.y 1), one
-// thread per cell (its own dispatch of 16 workgroups per frame and grid
-// rather than more jobs of the analysis dispatch, whose ~900 mostly idle
-// workgroups per frame cost time on lavapipe).
+// The 32x32 embedding grid from the native luma (wg.y 0), and the motion
+// grids, 32x32 from the analysis images of the frame (wg.y 1) and of the
+// next frame (wg.y 2); one thread per cell (their own dispatch of 16
+// workgroups per frame and grid rather than more jobs of the analysis
+// dispatch, whose ~900 mostly idle workgroups per frame cost time on
+// lavapipe). Runs after resample_pass, which writes the analysis images.
 @compute @workgroup_size(64)
 fn grid_pass(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(workgroup_id) wg: vec3<u32>,
 ) {
     let p = params[wg.z];
-    if (wg.y == 1u && p.has_next == 0u) {
+    if (wg.y == 0u) {
+        resample_one(p, 2u, gid.x);
         return;
     }
-    resample_one(p, 2u + wg.y, gid.x);
+    if (wg.y == 2u && p.has_next == 0u) {
+        return;
+    }
+    let i = gid.x;
+    if (i >= GRID_SIDE * GRID_SIDE) {
+        return;
+    }
+    var base = p.ana_off;
+    var dst = MOTION_GRID_OFF;
+    if (wg.y == 2u) {
+        base = p.ana_next_off;
+        dst = NEXT_MOTION_GRID_OFF;
+    }
+    let xr = bin(i % GRID_SIDE, p.aw, GRID_SIDE);
+    let yr = bin(i / GRID_SIDE, p.ah, GRID_SIDE);
+    var s = 0u;
+    for (var y = yr.x; y < yr.y; y++) {
+        for (var x = xr.x; x < xr.y; x++) {
+            s += ana[base + y * p.aw + x];
+        }
+    }
+    let n = (xr.y - xr.x) * (yr.y - yr.x);
+    atomicStore(&out[p.out_off + dst + i], (s + n / 2u) / n);
 }
 
 // Background cell index along an axis of n analysis pixels (si_cell in
@@ -323,10 +345,10 @@ fn si_cell(x: u32, n: u32) -> u32 {
 // Exact floor(sqrt(v)) for v < 2^24 (isqrt in src/stats/mod.rs).
 fn isqrt(v: u32) -> u32 {
     var s = u32(sqrt(f32(v)));
-    while (s * s > v) {
+    if (s * s > v) {
         s -= 1u;
     }
-    while ((s + 1u) * (s + 1u) <= v) {
+    if ((s + 1u) * (s + 1u) <= v) {
         s += 1u;
     }
     return s;

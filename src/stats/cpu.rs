@@ -396,18 +396,14 @@ pub(crate) fn frame_sums(f: &FrameInput<'_>) -> FrameSums {
             (stats, ana, grid)
         }
     };
-    let next = || {
-        f.next_luma.map(|n| {
-            (
-                analysis_image(n, w, h),
-                resample(n, wu, hu, GRID_SIDE, GRID_SIDE),
-            )
-        })
-    };
-    let ((stats, ana, grid), next_imgs) = rayon::join(native, next);
+    let next = || f.next_luma.map(|n| analysis_image(n, w, h));
+    let ((stats, ana, grid), next_img) = rayon::join(native, next);
     let (lap_sum, lap_sq_sum, lap_count) = laplacian_sums(&ana, aw as usize, ah as usize);
     let (si_mag_sum, si_mag_sq_sum) = sobel_cell_sums(&ana, aw as usize, ah as usize);
-    let (next_img, next_grid) = next_imgs.unzip();
+    let motion_grid = resample(&ana, aw as usize, ah as usize, GRID_SIDE, GRID_SIDE);
+    let next_motion_grid = next_img
+        .as_ref()
+        .map(|n| resample(n, aw as usize, ah as usize, GRID_SIDE, GRID_SIDE));
     let motion_abs_sum = next_img.map(|n| sad(&ana, &n));
     let (rg_sum, rg_sq_sum, yb2_sum, yb2_sq_sum) = color_sums(f.rgb);
     let sky_band_pixels = f.rgb_width as usize * (f.rgb_height / SKY_BAND_DIVISOR) as usize;
@@ -435,7 +431,8 @@ pub(crate) fn frame_sums(f: &FrameInput<'_>) -> FrameSums {
         yb2_sq_sum,
         rgb_count: (f.rgb.len() / 3) as u64,
         grid,
-        next_grid,
+        motion_grid,
+        next_motion_grid,
         neutral_rgb_sum: scene.neutral_rgb_sum,
         neutral_count: scene.neutral_count,
         sky_count: scene.sky_count,
@@ -446,32 +443,49 @@ pub(crate) fn frame_sums(f: &FrameInput<'_>) -> FrameSums {
 }
 
 /// Per background cell ([`super::SI_CELLS`]², row major): (Σ m, Σ m²) of
-/// the Sobel magnitude m = ⌊√(gx² + gy²)⌋ over the interior of `img`.
+/// the Sobel magnitude m = ⌊√(gx² + gy²)⌋ over the interior of `img`. Each
+/// row is done per cell span in a branch-free loop over row slices (it
+/// vectorises); per-span sums fit u32 (≤ 640 pixels × 1442²).
 fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
     let (mut sum, mut sq) = (vec![0u64; SI_CELL_COUNT], vec![0u64; SI_CELL_COUNT]);
     if w < 3 || h < 3 {
         return (sum, sq);
     }
     let cells = SI_CELLS as usize;
-    let cx: Vec<usize> = (0..w)
-        .map(|x| si_cell(x as u32, w as u32) as usize)
+    // Interior column span [a, b) of each cell column.
+    let spans: Vec<(usize, usize)> = (0..SI_CELLS)
+        .map(|c| {
+            let (a, b) = bin_range(c, w as u32, SI_CELLS);
+            (a.max(1) as usize, (b as usize).min(w - 1))
+        })
         .collect();
     for y in 1..h - 1 {
         let cy = si_cell(y as u32, h as u32) as usize;
-        let at = |x: usize, y: usize| i32::from(img[y * w + x]);
-        for (x, &cell_x) in cx.iter().enumerate().take(w - 1).skip(1) {
-            let gx = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1)
-                - at(x - 1, y - 1)
-                - 2 * at(x - 1, y)
-                - at(x - 1, y + 1);
-            let gy = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1)
-                - at(x - 1, y - 1)
-                - 2 * at(x, y - 1)
-                - at(x + 1, y - 1);
-            let m = isqrt((gx * gx + gy * gy) as u32);
-            let c = cy * cells + cell_x;
-            sum[c] += u64::from(m);
-            sq[c] += u64::from(m * m);
+        let (up, row, down) = (
+            &img[(y - 1) * w..y * w],
+            &img[y * w..(y + 1) * w],
+            &img[(y + 1) * w..(y + 2) * w],
+        );
+        for (cx, &(a, b)) in spans.iter().enumerate() {
+            if a >= b {
+                continue;
+            }
+            let n = b - a;
+            let (ul, uc, ur) = (&up[a - 1..b - 1], &up[a..b], &up[a + 1..b + 1]);
+            let (ml, mr) = (&row[a - 1..b - 1], &row[a + 1..b + 1]);
+            let (dl, dc, dr) = (&down[a - 1..b - 1], &down[a..b], &down[a + 1..b + 1]);
+            let (mut s1, mut s2) = (0u32, 0u32);
+            for i in 0..n {
+                let v = |s: &[u8]| i32::from(s[i]);
+                let gx = v(ur) + 2 * v(mr) + v(dr) - v(ul) - 2 * v(ml) - v(dl);
+                let gy = v(dl) + 2 * v(dc) + v(dr) - v(ul) - 2 * v(uc) - v(ur);
+                let m = isqrt((gx * gx + gy * gy) as u32);
+                s1 += m;
+                s2 += m * m;
+            }
+            let c = cy * cells + cx;
+            sum[c] += u64::from(s1);
+            sq[c] += u64::from(s2);
         }
     }
     (sum, sq)

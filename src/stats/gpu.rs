@@ -44,8 +44,9 @@ const S_RGSQ: usize = 268;
 const S_YB: usize = 270;
 const S_YBSQ: usize = 272;
 const GRID_OFF: usize = 288;
-const NEXT_GRID_OFF: usize = GRID_OFF + GRID_CELLS;
-const S_NEUTRAL: usize = NEXT_GRID_OFF + GRID_CELLS;
+const MOTION_GRID_OFF: usize = GRID_OFF + GRID_CELLS;
+const NEXT_MOTION_GRID_OFF: usize = MOTION_GRID_OFF + GRID_CELLS;
+const S_NEUTRAL: usize = NEXT_MOTION_GRID_OFF + GRID_CELLS;
 const S_SKY: usize = S_NEUTRAL + 8;
 const SI_OFF: usize = S_SKY + 2;
 /// Words of output per frame.
@@ -497,7 +498,7 @@ impl GpuBackend {
             pass.set_pipeline(&self.resample);
             pass.dispatch_workgroups(plan.max_ana_px.div_ceil(WORKGROUP), 2, nz);
             pass.set_pipeline(&self.grid);
-            pass.dispatch_workgroups((GRID_SIDE * GRID_SIDE).div_ceil(WORKGROUP), 2, nz);
+            pass.dispatch_workgroups((GRID_SIDE * GRID_SIDE).div_ceil(WORKGROUP), 3, nz);
             pass.set_pipeline(&self.analysis);
             pass.dispatch_workgroups(
                 plan.max_aw.div_ceil(WORKGROUP),
@@ -580,8 +581,12 @@ fn parse(w: &[u32], f: &FrameInput<'_>) -> FrameSums {
             .iter()
             .map(|&v| v as u8)
             .collect(),
-        next_grid: f.next_luma.map(|_| {
-            w[NEXT_GRID_OFF..NEXT_GRID_OFF + GRID_CELLS]
+        motion_grid: w[MOTION_GRID_OFF..MOTION_GRID_OFF + GRID_CELLS]
+            .iter()
+            .map(|&v| v as u8)
+            .collect(),
+        next_motion_grid: f.next_luma.map(|_| {
+            w[NEXT_MOTION_GRID_OFF..NEXT_MOTION_GRID_OFF + GRID_CELLS]
                 .iter()
                 .map(|&v| v as u8)
                 .collect()

@@ -182,8 +182,14 @@ pub struct FrameSums {
     /// The native luma area-resampled to [`GRID_SIDE`]×[`GRID_SIDE`] (row
     /// major, [`GRID_CELLS`] values), same integer rule as the analysis image.
     pub grid: Vec<u8>,
-    /// The next frame's 32×32 grid (same rule); `None` without a next frame.
-    pub next_grid: Option<Vec<u8>>,
+    /// The analysis image area-resampled to 32×32 (same integer rule), the
+    /// frame side of the camera-motion phase correlation; from the analysis
+    /// image rather than the native luma so the next frame's needs no
+    /// second pass over its native pixels.
+    pub motion_grid: Vec<u8>,
+    /// The next frame's analysis image resampled the same way; `None`
+    /// without a next frame.
+    pub next_motion_grid: Option<Vec<u8>>,
     /// Σ R, Σ G, Σ B over the thumbnail's near-neutral pixels
     /// ([`is_near_neutral`]).
     pub neutral_rgb_sum: [u64; 3],
@@ -510,18 +516,16 @@ pub fn si_cell_counts(aw: u32, ah: u32) -> Vec<u64> {
     out
 }
 
-/// ⌊√v⌋ exactly, for v < 2^24 (through f32 with a correction step, as the
-/// shader computes it).
+/// ⌊√v⌋ exactly, for v < 2^24 (through f32 with one correction step each
+/// way, as the shader computes it).
 #[inline]
 pub fn isqrt(v: u32) -> u32 {
-    let mut s = (v as f32).sqrt() as u32;
-    while s * s > v {
-        s -= 1;
-    }
-    while (s + 1) * (s + 1) <= v {
-        s += 1;
-    }
-    s
+    // f32 holds v exactly and its sqrt is correctly rounded, so the
+    // truncated root is off by at most one either way: one branch-free
+    // correction each (vectorises).
+    let s = (v as f32).sqrt() as u32;
+    let s = s - u32::from(s * s > v);
+    s + u32::from((s + 1) * (s + 1) <= v)
 }
 
 /// Exact population variance of values with count `n`, sum `s` and sum of
@@ -613,8 +617,8 @@ impl FrameStats {
             .collect();
         let cell_w = f64::from(s.analysis_width) / f64::from(GRID_SIDE);
         let cell_h = f64::from(s.analysis_height) / f64::from(GRID_SIDE);
-        let shift_px = s.next_grid.as_ref().and_then(|next| {
-            crate::scene::global_shift(&s.grid, next, GRID_SIDE as usize)
+        let shift_px = s.next_motion_grid.as_ref().and_then(|next| {
+            crate::scene::global_shift(&s.motion_grid, next, GRID_SIDE as usize)
                 .map(|(dx, dy, peak)| [dx * cell_w, dy * cell_h, peak])
         });
         FrameStats {
