@@ -443,9 +443,11 @@ pub(crate) fn frame_sums(f: &FrameInput<'_>) -> FrameSums {
 }
 
 /// Per background cell ([`super::SI_CELLS`]², row major): (Σ m, Σ m²) of
-/// the Sobel magnitude m = ⌊√(gx² + gy²)⌋ over the interior of `img`. Each
-/// row is done per cell span in a branch-free loop over row slices (it
-/// vectorises); per-span sums fit u32 (≤ 640 pixels × 1442²).
+/// the Sobel magnitude m = ⌊√(gx² + gy²)⌋ over the interior of `img`.
+/// Separable: gx = c[x+1] − c[x−1] with the column sums c = up + 2·row +
+/// down, gy = s(down) − s(up) with the row smoothing s = r[x−1] + 2·r[x] +
+/// r[x+1], each row's smoothing computed once and reused by the two rows
+/// next to it. Per-span sums fit u32 (≤ 640 pixels × 1442²).
 fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
     let (mut sum, mut sq) = (vec![0u64; SI_CELL_COUNT], vec![0u64; SI_CELL_COUNT]);
     if w < 3 || h < 3 {
@@ -459,27 +461,39 @@ fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
             (a.max(1) as usize, (b as usize).min(w - 1))
         })
         .collect();
+    let smooth = |r: &[u8], out: &mut [i32]| {
+        for (o, t) in out[1..w - 1].iter_mut().zip(r.windows(3)) {
+            *o = i32::from(t[0]) + 2 * i32::from(t[1]) + i32::from(t[2]);
+        }
+    };
+    let (mut s_up, mut s_mid, mut s_down) = (vec![0i32; w], vec![0i32; w], vec![0i32; w]);
+    let mut col = vec![0i32; w];
+    let (mut gx, mut gy) = (vec![0i32; w], vec![0i32; w]);
+    smooth(&img[..w], &mut s_up);
+    smooth(&img[w..2 * w], &mut s_mid);
     for y in 1..h - 1 {
-        let cy = si_cell(y as u32, h as u32) as usize;
         let (up, row, down) = (
             &img[(y - 1) * w..y * w],
             &img[y * w..(y + 1) * w],
             &img[(y + 1) * w..(y + 2) * w],
         );
+        smooth(down, &mut s_down);
+        for (((c, &u), &m), &d) in col.iter_mut().zip(up).zip(row).zip(down) {
+            *c = i32::from(u) + 2 * i32::from(m) + i32::from(d);
+        }
+        for ((g, c), (u, d)) in gx[1..w - 1].iter_mut().zip(col.windows(3)).zip(
+            gy[1..w - 1]
+                .iter_mut()
+                .zip(s_down[1..w - 1].iter().zip(&s_up[1..w - 1])),
+        ) {
+            *g = c[2] - c[0];
+            *u = d.0 - d.1;
+        }
+        let cy = si_cell(y as u32, h as u32) as usize;
         for (cx, &(a, b)) in spans.iter().enumerate() {
-            if a >= b {
-                continue;
-            }
-            let n = b - a;
-            let (ul, uc, ur) = (&up[a - 1..b - 1], &up[a..b], &up[a + 1..b + 1]);
-            let (ml, mr) = (&row[a - 1..b - 1], &row[a + 1..b + 1]);
-            let (dl, dc, dr) = (&down[a - 1..b - 1], &down[a..b], &down[a + 1..b + 1]);
             let (mut s1, mut s2) = (0u32, 0u32);
-            for i in 0..n {
-                let v = |s: &[u8]| i32::from(s[i]);
-                let gx = v(ur) + 2 * v(mr) + v(dr) - v(ul) - 2 * v(ml) - v(dl);
-                let gy = v(dl) + 2 * v(dc) + v(dr) - v(ul) - 2 * v(uc) - v(ur);
-                let m = isqrt((gx * gx + gy * gy) as u32);
+            for (&x, &y) in gx[a..b.max(a)].iter().zip(&gy[a..b.max(a)]) {
+                let m = isqrt((x * x + y * y) as u32);
                 s1 += m;
                 s2 += m * m;
             }
@@ -487,6 +501,9 @@ fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
             sum[c] += u64::from(s1);
             sq[c] += u64::from(s2);
         }
+        // Roll the smoothed rows down by one.
+        std::mem::swap(&mut s_up, &mut s_mid);
+        std::mem::swap(&mut s_mid, &mut s_down);
     }
     (sum, sq)
 }
@@ -611,6 +628,34 @@ mod tests {
                 (x >> 56) as u8
             })
             .collect()
+    }
+
+    #[test]
+    fn separable_sobel_matches_the_direct_definition() {
+        for &(w, h) in &[(320usize, 180usize), (37, 33), (640, 180)] {
+            let img = noise(w as u32, h as u32, (w * h) as u64);
+            let (sum, sq) = sobel_cell_sums(&img, w, h);
+            let (mut es, mut eq) = (vec![0u64; SI_CELL_COUNT], vec![0u64; SI_CELL_COUNT]);
+            let at = |x: usize, y: usize| i32::from(img[y * w + x]);
+            for y in 1..h - 1 {
+                for x in 1..w - 1 {
+                    let gx = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1)
+                        - at(x - 1, y - 1)
+                        - 2 * at(x - 1, y)
+                        - at(x - 1, y + 1);
+                    let gy = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1)
+                        - at(x - 1, y - 1)
+                        - 2 * at(x, y - 1)
+                        - at(x + 1, y - 1);
+                    let m = f64::from(gx * gx + gy * gy).sqrt().floor() as u64;
+                    let c = si_cell(y as u32, h as u32) as usize * SI_CELLS as usize
+                        + si_cell(x as u32, w as u32) as usize;
+                    es[c] += m;
+                    eq[c] += m * m;
+                }
+            }
+            assert_eq!((sum, sq), (es, eq), "{w}x{h}");
+        }
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! For every sampled frame this module measures brightness (luma histogram,
 //! mean, spread, percentiles, clipping), sharpness (Laplacian variance),
 //! motion against the following frame, colourfulness, 8×8 compression
-//! blockiness, and a 64-value embedding for near-duplicate search.
+//! blockiness, a 64-value embedding for near-duplicate search, and the
+//! per-pixel work of the scene measures ([`crate::scene`]): the colour of the
+//! near-neutral pixels, the sky-like share of the top band, Sobel sums per
+//! background cell, and the 32×32 motion grids of the frame and the next.
 //!
 //! The work is split in two so that two backends can give *bit-identical*
 //! answers:
