@@ -55,7 +55,7 @@ models: deps
 build: deps models
 	cargo build --release --locked
 
-fixtures: deps
+fixtures: deps models
 	fixtures/make_demo_corpus.sh $(DEMO_DIR)
 
 demo: build fixtures

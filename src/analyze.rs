@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use crate::catalog::{Catalog, ResultSender};
 use crate::cli::{AnalyzeConfig, UsageError};
 use crate::dedup;
-use crate::faces::{self, FacePass, FaceSummary, FrameFaces, OptionalEstimates, RgbImage};
+use crate::faces::{FacePass, FaceSummary, RgbImage};
 use crate::frames::{self, SampledFrame};
 use crate::html;
 use crate::labels::{self, DatasetFiles};
@@ -40,7 +40,9 @@ pub const PROBE_STAGE: &str = "probe@1";
 
 /// Catalog stage version of the frame pass; bump when a statistic's definition
 /// or the sampling changes. The stage name also carries K (`--frames`).
-pub const FRAMES_STAGE_VERSION: u32 = 2;
+/// 3: frames are turned upright by the display rotation before every
+/// statistic; head pose from eyes and nose; face-pass numbers rounded.
+pub const FRAMES_STAGE_VERSION: u32 = 3;
 
 /// Frames handed to a GPU backend per call: enough to keep a GPU busy, small
 /// enough that a batch of 1080p frames stays near 256 MB.
@@ -351,42 +353,31 @@ type FramesResult = Result<FrameSummary, String>;
 /// its face summary.
 type Decoded = (Vec<SampledFrame>, Option<FaceSummary>);
 
-/// Detect and measure faces on the frames that carry a face image, then drop
-/// those images; with the optional models, embed and estimate the largest
-/// face of each frame. None if the face pass is off or a frame could not be
-/// read.
+/// Detect, measure and estimate faces on the frames that carry a face image
+/// (then drop those images): [`FacePass::summarise_video`]. None if the face
+/// pass is off. A frame the detector fails on is left out of the summary and
+/// counted in its `face_errors` (first message in `first_face_error`).
 fn face_summary(pass: Option<&FacePass>, frames: &mut [SampledFrame]) -> Option<FaceSummary> {
     let pass = pass?;
-    let mut measured = Vec::new();
-    let mut optional = OptionalEstimates::default();
-    for f in frames.iter_mut() {
-        let Some(face) = f.face.take() else { continue };
-        let image = RgbImage {
-            width: face.width,
-            height: face.height,
-            rgb: &face.rgb,
-        };
-        let next = face.next_rgb.as_deref().map(|rgb| RgbImage {
-            width: face.width,
-            height: face.height,
-            rgb,
-        });
-        let found = pass.detect(image).ok()?;
-        let frame_faces = FrameFaces::measure(image, next, found).ok()?;
-        if let Some(main) = frame_faces.largest().map(|i| &frame_faces.faces[i]) {
-            // A frame the optional models fail on only lacks their estimate.
-            if let Some(e) = pass.identity().and_then(|m| m.embed(image, main).ok()) {
-                optional.embeddings.push(e);
-            }
-            if let Some(d) = pass.genderage().and_then(|m| m.estimate(image, main).ok()) {
-                optional.demographics.push(d);
-            }
-        }
-        measured.push(frame_faces);
-    }
-    let mut summary = faces::summarise(&measured);
-    optional.apply(&mut summary);
-    Some(summary)
+    let face_frames: Vec<frames::FaceFrame> =
+        frames.iter_mut().filter_map(|f| f.face.take()).collect();
+    let images: Vec<(RgbImage<'_>, Option<RgbImage<'_>>)> = face_frames
+        .iter()
+        .map(|face| {
+            let image = RgbImage {
+                width: face.width,
+                height: face.height,
+                rgb: &face.rgb,
+            };
+            let next = face.next_rgb.as_deref().map(|rgb| RgbImage {
+                width: face.width,
+                height: face.height,
+                rgb,
+            });
+            (image, next)
+        })
+        .collect();
+    Some(pass.summarise_video(&images))
 }
 
 /// Sample, measure and aggregate the frames of every readable record whose

@@ -113,6 +113,12 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub no_faces: bool,
 
+    /// Keep real videos without a usable face (none, too rare, too small)
+    /// as selection candidates; by default they are excluded as
+    /// fake-generation sources (see faces::usability).
+    #[arg(long)]
+    pub allow_faceless: bool,
+
     /// Directory of models.toml and the face models (default: ./models, else
     /// the models/ folder of the engine's source tree).
     #[arg(long, value_name = "DIR")]
@@ -168,6 +174,8 @@ pub struct AnalyzeConfig {
     pub frames: usize,
     /// Sampled frames per video that go to the face pass (0: no face pass).
     pub face_frames: usize,
+    /// Keep videos without a usable face as selection candidates (`--allow-faceless`).
+    pub allow_faceless: bool,
     /// Directory of models.toml.
     pub models_dir: PathBuf,
     /// Real videos to select (None: derived).
@@ -273,6 +281,7 @@ impl AnalyzeConfig {
             } else {
                 usize::from(args.face_frames).min(usize::from(args.frames))
             },
+            allow_faceless: args.allow_faceless,
             models_dir: args.models.unwrap_or_else(default_models_dir),
             budget: args.budget,
             clips_per_video_max: args.clips_per_video_max,
@@ -346,6 +355,7 @@ mod tests {
             frames: 16,
             face_frames: 8,
             no_faces: false,
+            allow_faceless: false,
             models: None,
             budget: None,
             clips_per_video_max: 3,

@@ -1,6 +1,9 @@
 //! Frame sampling: K frames spread over a video's duration, each with the
 //! frame that follows it (for motion), converted with swscale to native-size
-//! luma and a small RGB thumbnail.
+//! luma and a small RGB thumbnail, and turned upright by the stream's display
+//! rotation (the display matrix or `rotate` tag, [`ProbeInfo::rotation_deg`])
+//! before anything is measured: a phone clip stored sideways is analysed as
+//! it is shown, for the frame statistics and the face pass alike.
 //!
 //! Decode work is bounded whatever the video's length: a short video
 //! (at most [`FULL_DECODE_MAX_FRAMES`] frames) is decoded once from the start
@@ -56,11 +59,11 @@ const MAX_PACKETS_PER_SAMPLE: usize = 512;
 pub struct SampledFrame {
     /// Presentation time in seconds from the video's start.
     pub t_s: f64,
-    /// Native width in pixels.
+    /// Native width in pixels, as displayed (after the display rotation).
     pub width: u32,
-    /// Native height in pixels.
+    /// Native height in pixels, as displayed.
     pub height: u32,
-    /// GRAY8 luma, `width * height` bytes, no row padding.
+    /// GRAY8 luma, upright, `width * height` bytes, no row padding.
     pub luma: Vec<u8>,
     /// The following frame's luma (same size), when there is one.
     pub next_luma: Option<Vec<u8>>,
@@ -159,6 +162,7 @@ pub fn sample_frames(
         start,
         converter: None,
         eof_sent: false,
+        turns: clockwise_turns(info.rotation_deg),
     };
     let k = k.max(1);
     let duration = info.duration_s.max(0.0);
@@ -189,6 +193,8 @@ struct Decoding {
     start: i64,
     converter: Option<Converter>,
     eof_sent: bool,
+    /// Clockwise quarter turns that make the frames upright.
+    turns: u32,
 }
 
 impl Decoding {
@@ -234,7 +240,7 @@ impl Decoding {
     fn converter_for(&mut self, frame: &VideoFrame) -> Result<&mut Converter, FrameError> {
         let (w, h, fmt) = (frame.width(), frame.height(), frame.format());
         if self.converter.as_ref().is_none_or(|c| c.src != (w, h, fmt)) {
-            self.converter = Some(Converter::new(w, h, fmt)?);
+            self.converter = Some(Converter::new(w, h, fmt, self.turns)?);
         }
         Ok(self.converter.as_mut().expect("converter set above"))
     }
@@ -243,50 +249,106 @@ impl Decoding {
         let (w, h, fmt) = (frame.width(), frame.height(), frame.format());
         let stale = self.converter.as_ref().is_none_or(|c| c.src != (w, h, fmt));
         if stale {
-            self.converter = Some(Converter::new(w, h, fmt)?);
+            self.converter = Some(Converter::new(w, h, fmt, self.turns)?);
         }
         let conv = self.converter.as_mut().expect("converter set above");
         conv.run(frame)
     }
 }
 
-/// swscale contexts for one input geometry: native GRAY8 and an RGB24 thumbnail.
+/// Clockwise quarter turns (0–3) that show a stream with display rotation
+/// `rotation_deg` (counter-clockwise, as ffprobe's `rotation` normalised to
+/// 0..360) upright, as FFmpeg's own autorotation does (`transpose=clock` for
+/// 270, i.e. ffprobe's −90). Angles off a quarter turn round to the nearest.
+pub fn clockwise_turns(rotation_deg: i32) -> u32 {
+    let cw = (360 - rotation_deg.rem_euclid(360)).rem_euclid(360);
+    (((cw + 45) / 90) % 4) as u32
+}
+
+/// Rotate an interleaved image (`channels` bytes a pixel) clockwise by
+/// `turns` quarter turns; returns the pixels and the new width and height.
+pub fn rotate_clockwise(
+    data: &[u8],
+    width: usize,
+    height: usize,
+    channels: usize,
+    turns: u32,
+) -> (Vec<u8>, usize, usize) {
+    let (w, h, c) = (width, height, channels);
+    if turns.is_multiple_of(4) {
+        return (data.to_vec(), w, h);
+    }
+    let (nw, nh) = if turns % 2 == 1 { (h, w) } else { (w, h) };
+    let mut out = vec![0u8; data.len()];
+    for y2 in 0..nh {
+        for x2 in 0..nw {
+            // Source of destination (x2, y2).
+            let (x, y) = match turns % 4 {
+                1 => (y2, h - 1 - x2),
+                2 => (w - 1 - x2, h - 1 - y2),
+                _ => (w - 1 - y2, x2),
+            };
+            let (d, s) = ((y2 * nw + x2) * c, (y * w + x) * c);
+            out[d..d + c].copy_from_slice(&data[s..s + c]);
+        }
+    }
+    (out, nw, nh)
+}
+
+/// swscale contexts for one input geometry: native GRAY8, an RGB24
+/// thumbnail and the face-pass RGB24 frame, the last two sized for the
+/// upright (displayed) picture; [`Converter::run`] and
+/// [`Converter::face_rgb`] return them upright.
 struct Converter {
     src: (u32, u32, Pixel),
+    turns: u32,
     gray: Scaler,
     thumb: Scaler,
+    /// Coded-orientation output size of `thumb`.
     thumb_size: (u32, u32),
     face: Scaler,
+    /// Coded-orientation output size of `face`.
     face_size: (u32, u32),
 }
 
 impl Converter {
-    fn new(w: u32, h: u32, fmt: Pixel) -> Result<Self, FrameError> {
+    fn new(w: u32, h: u32, fmt: Pixel, turns: u32) -> Result<Self, FrameError> {
         let conv = |e: ffmpeg::Error| FrameError::Convert(format!("{fmt:?} {w}x{h}: {e}"));
-        let tw = THUMB_WIDTH.min(w).max(2) & !1;
-        let th = (((u64::from(h) * u64::from(tw)) / u64::from(w.max(1))) as u32).max(2) & !1;
-        let fh = FACE_MAX_HEIGHT.min(h).max(2) & !1;
-        let fw = (((u64::from(w) * u64::from(fh)) / u64::from(h.max(1))) as u32).max(2) & !1;
+        let sideways = turns % 2 == 1;
+        // Displayed size.
+        let (dw, dh) = if sideways { (h, w) } else { (w, h) };
+        let tw = THUMB_WIDTH.min(dw).max(2) & !1;
+        let th = (((u64::from(dh) * u64::from(tw)) / u64::from(dw.max(1))) as u32).max(2) & !1;
+        let fh = FACE_MAX_HEIGHT.min(dh).max(2) & !1;
+        let fw = (((u64::from(dw) * u64::from(fh)) / u64::from(dh.max(1))) as u32).max(2) & !1;
+        // The scalers work in the coded orientation.
+        let coded = |a: u32, b: u32| if sideways { (b, a) } else { (a, b) };
+        let (ctw, cth) = coded(tw, th);
+        let (cfw, cfh) = coded(fw, fh);
         Ok(Converter {
             src: (w, h, fmt),
+            turns,
             gray: Scaler::get(fmt, w, h, Pixel::GRAY8, w, h, Flags::POINT).map_err(conv)?,
-            thumb: Scaler::get(fmt, w, h, Pixel::RGB24, tw, th, Flags::AREA).map_err(conv)?,
-            thumb_size: (tw, th),
-            face: Scaler::get(fmt, w, h, Pixel::RGB24, fw, fh, Flags::AREA).map_err(conv)?,
-            face_size: (fw, fh),
+            thumb: Scaler::get(fmt, w, h, Pixel::RGB24, ctw, cth, Flags::AREA).map_err(conv)?,
+            thumb_size: (ctw, cth),
+            face: Scaler::get(fmt, w, h, Pixel::RGB24, cfw, cfh, Flags::AREA).map_err(conv)?,
+            face_size: (cfw, cfh),
         })
     }
 
-    /// The frame as RGB24 at face-detection size: (width, height, bytes).
+    /// The frame as upright RGB24 at face-detection size: (width, height, bytes).
     fn face_rgb(&mut self, frame: &VideoFrame) -> Result<(u32, u32, Vec<u8>), FrameError> {
         let mut rgb = VideoFrame::empty();
         self.face
             .run(frame, &mut rgb)
             .map_err(|e| FrameError::Convert(e.to_string()))?;
         let (fw, fh) = self.face_size;
-        Ok((fw, fh, tight_plane(&rgb, fw as usize * 3, fh as usize)))
+        let coded = tight_plane(&rgb, fw as usize * 3, fh as usize);
+        let (rgb, w, h) = rotate_clockwise(&coded, fw as usize, fh as usize, 3, self.turns);
+        Ok((w as u32, h as u32, rgb))
     }
 
+    /// Upright native luma, and the upright thumbnail with its size.
     fn run(&mut self, frame: &VideoFrame) -> Result<(Vec<u8>, u32, u32, Vec<u8>), FrameError> {
         let conv = |e: ffmpeg::Error| FrameError::Convert(e.to_string());
         let mut gray = VideoFrame::empty();
@@ -295,12 +357,24 @@ impl Converter {
         self.thumb.run(frame, &mut rgb).map_err(conv)?;
         let (w, h) = (self.src.0 as usize, self.src.1 as usize);
         let (tw, th) = self.thumb_size;
-        Ok((
-            tight_plane(&gray, w, h),
-            tw,
-            th,
-            tight_plane(&rgb, tw as usize * 3, th as usize),
-        ))
+        let (luma, _, _) = rotate_clockwise(&tight_plane(&gray, w, h), w, h, 1, self.turns);
+        let (thumb, tw, th) = rotate_clockwise(
+            &tight_plane(&rgb, tw as usize * 3, th as usize),
+            tw as usize,
+            th as usize,
+            3,
+            self.turns,
+        );
+        Ok((luma, tw as u32, th as u32, thumb))
+    }
+
+    /// Displayed (upright) size of a frame of the source geometry.
+    fn upright_size(&self) -> (u32, u32) {
+        if self.turns % 2 == 1 {
+            (self.src.1, self.src.0)
+        } else {
+            (self.src.0, self.src.1)
+        }
     }
 }
 
@@ -343,10 +417,11 @@ fn make_sample(
     } else {
         None
     };
+    let (width, height) = dec.converter_for(frame)?.upright_size();
     Ok(SampledFrame {
         t_s,
-        width: frame.width(),
-        height: frame.height(),
+        width,
+        height,
         luma,
         next_luma,
         thumb_width: tw,
@@ -434,4 +509,47 @@ fn sample_by_seeking(
         return sample_sequential(input, dec, &targets[..1], &with_face[..1]);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_rotation_to_clockwise_turns() {
+        // ffprobe's rotation −90 (stored as 270 here): FFmpeg shows it
+        // turned clockwise by a quarter.
+        assert_eq!(clockwise_turns(270), 1);
+        assert_eq!(clockwise_turns(-90), 1);
+        assert_eq!(clockwise_turns(90), 3);
+        assert_eq!(clockwise_turns(180), 2);
+        assert_eq!(clockwise_turns(0), 0);
+        assert_eq!(clockwise_turns(268), 1);
+    }
+
+    #[test]
+    fn rotation_moves_pixels_clockwise() {
+        // 3x2 image, one byte a pixel:  a b c / d e f
+        let img = [1u8, 2, 3, 4, 5, 6];
+        // Clockwise: d a / e b / f c.
+        assert_eq!(
+            rotate_clockwise(&img, 3, 2, 1, 1),
+            (vec![4, 1, 5, 2, 6, 3], 2, 3)
+        );
+        assert_eq!(
+            rotate_clockwise(&img, 3, 2, 1, 2),
+            (vec![6, 5, 4, 3, 2, 1], 3, 2)
+        );
+        // Counter-clockwise: c f / b e / a d.
+        assert_eq!(
+            rotate_clockwise(&img, 3, 2, 1, 3),
+            (vec![3, 6, 2, 5, 1, 4], 2, 3)
+        );
+        let rgb: Vec<u8> = (0..18).collect();
+        let (r, w, h) = rotate_clockwise(&rgb, 3, 2, 3, 1);
+        assert_eq!((w, h), (2, 3));
+        assert_eq!(&r[0..3], &[9, 10, 11]);
+        let (back, _, _) = rotate_clockwise(&r, w, h, 3, 3);
+        assert_eq!(back, rgb);
+    }
 }

