@@ -23,6 +23,10 @@
 //!    [`report`]: `inventory.jsonl`, `report.json`, `dedup_report.json`,
 //!    `real_sources.jsonl`, `diversity_balance.json`; [`html`]: `report.html`.
 //!
+//! Sharded runs ([`shard`]): `engine analyze --shard I/N` runs steps 1–3 on
+//! one shard of the files; `engine merge` joins the shards' catalogs and runs
+//! steps 4–6 ([`analyze::conclude`]).
+//!
 //! `engine promote` ([`promote`], entries of [`manifest`]) appends a clip
 //! manifest to an append-only ledger. Domain thresholds live in [`policy`];
 //! [`cli`] turns flags into a plain config; [`paths`] spells paths the way
@@ -48,5 +52,6 @@ pub mod record;
 pub mod report;
 pub mod sample;
 pub mod scan;
+pub mod shard;
 pub mod stats;
 pub mod unionfind;

@@ -122,6 +122,11 @@ pub struct TemporalConsistency {
 pub struct MethodRow {
     /// Fakes of the method.
     pub count: usize,
+    /// Of those, the fakes the frame pass measured (the `--fake-sample`
+    /// sample that was readable): `fakes`' blur and blockiness and
+    /// `temporal_consistency` rest on these; the rest had at most the
+    /// keyframe pass (link evidence).
+    pub measured_fakes: usize,
     /// Generator family, if the method is recognised.
     pub family: Option<&'static str>,
     /// The fakes' quality.
@@ -227,6 +232,7 @@ pub fn fake_catalog(records: &[VideoRecord], dedup: &DedupOutcome) -> FakeCatalo
                     .collect();
                 let row = MethodRow {
                     count: fs.len(),
+                    measured_fakes: fs.iter().filter(|f| f.frames.is_some()).count(),
                     family: family_of(m),
                     fakes: quality_of(fs),
                     their_originals: quality_of(&originals),

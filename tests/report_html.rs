@@ -352,6 +352,7 @@ fn thumbnail(rng: &mut Rng) -> Option<String> {
         height: h,
         luma: Vec::new(),
         next_luma: None,
+        next_gap_s: None,
         thumb_width: w,
         thumb_height: h,
         rgb,
@@ -451,20 +452,25 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
             let stats: Vec<FrameStats> = times
                 .iter()
                 .zip(&embeddings)
-                .map(|(_, e)| FrameStats {
-                    width: w,
-                    height: h,
-                    mean_luma: 20.0 + rng.unit() * 200.0,
-                    std_luma: 20.0 + rng.unit() * 60.0,
-                    p01: 5.0,
-                    p99: 240.0,
-                    clipped_black_frac: 0.01,
-                    clipped_white_frac: 0.01,
-                    laplacian_var: 10.0 + rng.unit() * 3000.0,
-                    motion: Some(rng.unit() * 15.0),
-                    colorfulness: rng.unit() * 60.0,
-                    blockiness: 1.0 + rng.unit(),
-                    embedding: e.clone(),
+                .map(|(_, e)| {
+                    FrameStats {
+                        width: w,
+                        height: h,
+                        mean_luma: 20.0 + rng.unit() * 200.0,
+                        std_luma: 20.0 + rng.unit() * 60.0,
+                        p01: 5.0,
+                        p99: 240.0,
+                        clipped_black_frac: 0.01,
+                        clipped_white_frac: 0.01,
+                        laplacian_var: 10.0 + rng.unit() * 3000.0,
+                        motion: Some(rng.unit() * 15.0),
+                        motion_gap_s: None,
+                        motion_per_s: None,
+                        colorfulness: rng.unit() * 60.0,
+                        blockiness: 1.0 + rng.unit(),
+                        embedding: e.clone(),
+                    }
+                    .with_motion_gap(Some(0.04))
                 })
                 .collect();
             FrameSummary {
@@ -497,6 +503,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
             original_path: None,
             probe,
             frames,
+            keyframes: None,
             cluster_id: None,
             duplicate_of: None,
             error,
