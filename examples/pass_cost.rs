@@ -1,7 +1,10 @@
 fn cpu() -> f64 {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    ru.ru_utime.tv_sec as f64 + ru.ru_utime.tv_usec as f64 / 1e6 + ru.ru_stime.tv_sec as f64 + ru.ru_stime.tv_usec as f64 / 1e6
+    ru.ru_utime.tv_sec as f64
+        + ru.ru_utime.tv_usec as f64 / 1e6
+        + ru.ru_stime.tv_sec as f64
+        + ru.ru_stime.tv_usec as f64 / 1e6
 }
 fn main() {
     ffmpeg_next::init().unwrap();
@@ -15,5 +18,9 @@ fn main() {
         let s = engine::frames::sample_full(path, &info, 16, faces).unwrap();
         dec += s.decoded_frames;
     }
-    println!("sample_full faces={faces}: {:.3} cpu-s per video, {} decoded", (cpu() - t) / files.len() as f64, dec / files.len());
+    println!(
+        "sample_full faces={faces}: {:.3} cpu-s per video, {} decoded",
+        (cpu() - t) / files.len() as f64,
+        dec / files.len()
+    );
 }

@@ -10,7 +10,9 @@
 //! stage `frames@…`) or keyframes (`keyframes@…`) → [`conclude`]: dedup,
 //! selection, fake catalog, recommendations and the documents → write
 //! `inventory.jsonl`, `dedup_report.json`, `real_sources.jsonl`,
-//! `diversity_balance.json`, `report.json` and `report.html`, each
+//! `diversity_balance.json`, `clip_plan.jsonl`, `fake_jobs.jsonl`,
+//! `report.json` and
+//! `report.html`, each
 //! atomically. [`conclude`] is pure: the same records give the same bytes,
 //! so a resumed run writes what an uninterrupted one would.
 //!
@@ -46,17 +48,19 @@ use crate::scan;
 use crate::shard::{self, Shard, ShardOptions, ShardOutput};
 use crate::stats::{self, BackendChoice, CpuBackend, FrameInput, StatsBackend};
 
-/// Catalog stage name of the probe; bump the version when its definition changes.
-pub const PROBE_STAGE: &str = "probe@1";
+/// Catalog stage name of the probe; bump the version when its definition
+/// changes (2: device tags kept for the capture classification).
+pub const PROBE_STAGE: &str = "probe@2";
 
 /// Catalog stage version of the frame pass; bump when a statistic's definition
 /// or the sampling changes. The stage name also carries K (`--frames`).
-/// 3: frames are turned upright by the display rotation before every
-/// statistic; head pose from eyes and nose; face-pass numbers rounded.
-/// 4: B-frames skipped, samples taken from I/P frames with GOP-planned
+/// 4: frames are turned upright by the display rotation before every
+/// statistic; head pose from eyes and nose; face-pass numbers rounded;
+/// low-texture frames get embeddings shorter than one (dedup ignores them).
+/// 5: B-frames skipped, samples taken from I/P frames with GOP-planned
 /// seeks, each paired with the next decoded frame and the gap recorded;
 /// motion per second.
-pub const FRAMES_STAGE_VERSION: u32 = 4;
+pub const FRAMES_STAGE_VERSION: u32 = 5;
 
 /// Catalog stage version of the keyframe pass.
 pub const KEYFRAMES_STAGE_VERSION: u32 = 1;
@@ -180,6 +184,7 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
                     clips_per_video_max: cfg.clips_per_video_max,
                     seed: cfg.seed,
                     allow_faceless: cfg.allow_faceless,
+                    include_official_test: cfg.include_official_test,
                     face_pass_ran: face_pass.is_some(),
                     face_pass: face_pass_line.clone(),
                 },
@@ -206,7 +211,7 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             elapsed: started.elapsed(),
         });
     }
-    add_unreadable_concerns(&records, &mut concerns);
+    add_record_concerns(&records, &mut concerns);
     let outputs = conclude(
         &datasets,
         &mut records,
@@ -215,6 +220,8 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             budget: cfg.budget,
             clips_per_video_max: cfg.clips_per_video_max,
             seed: cfg.seed,
+            include_official_test: cfg.include_official_test,
+            allow_faceless: cfg.allow_faceless,
         },
         &face_pass_line,
         face_pass.is_some(),
@@ -239,8 +246,9 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
     })
 }
 
-/// One concern per unreadable record (after the probe and frame stages).
-pub fn add_unreadable_concerns(records: &[VideoRecord], concerns: &mut Vec<Concern>) {
+/// One concern per unreadable record and per record whose face pass failed
+/// on some of its sampled frames (after the probe and frame stages).
+pub fn add_record_concerns(records: &[VideoRecord], concerns: &mut Vec<Concern>) {
     for r in records {
         if let Some(err) = &r.error {
             concerns.push(Concern {
@@ -249,6 +257,21 @@ pub fn add_unreadable_concerns(records: &[VideoRecord], concerns: &mut Vec<Conce
                 kind: ConcernKind::UnreadableVideo,
                 reason: err.clone(),
             });
+        }
+        if let Some(f) = r.frames.as_ref().and_then(|f| f.faces.as_ref()) {
+            if f.face_errors > 0 {
+                concerns.push(Concern {
+                    dataset: r.dataset.clone(),
+                    path: r.path.clone(),
+                    kind: ConcernKind::FaceDetectionFailed,
+                    reason: format!(
+                        "the face pass failed on {} of {} sampled frames: {}",
+                        f.face_errors,
+                        f.frames_sampled + f.face_errors,
+                        f.first_face_error.as_deref().unwrap_or("no message")
+                    ),
+                });
+            }
         }
     }
 }
@@ -304,7 +327,8 @@ pub fn sample_rank(seed: u64, dataset: &str, rel_path: &str) -> u64 {
 }
 
 /// From the analysed records to every output: near-duplicate clusters (each
-/// record gains its `cluster_id` and `duplicate_of`), the selection, the fake
+/// record gains its `cluster_id` and `duplicate_of`) and same-session groups
+/// (`session_id`), the selection, the fake
 /// catalog and recommendations, and the documents and human report built
 /// from them. Pure: the same records give the same bytes.
 pub fn conclude(
@@ -322,7 +346,13 @@ pub fn conclude(
             records[i].duplicate_of = Some(dedup.clusters[id].kept.clone());
         }
     }
+    for (&i, &id) in &dedup.session_of {
+        records[i].session_id = Some(id);
+    }
     let selection = sample::select(records, opts, face_pass_ran);
+    let split_plan = plan::split_plan(&selection.picks, &selection.balance.primary_axes);
+    let clip_plan = plan::clip_plan(&selection.picks, &split_plan);
+    let stage2 = crate::stage2::plan(records, &selection.picks, &clip_plan, opts.seed);
     let report_doc = report::build_report(
         datasets,
         records,
@@ -331,7 +361,12 @@ pub fn conclude(
             face_pass: face_pass_line.to_string(),
             diversity_gaps: selection.gaps.clone(),
             fake_catalog: plan::fake_catalog(records, &dedup),
-            pipeline_recommendations: plan::recommendations(records, &selection, &dedup),
+            pipeline_recommendations: plan::recommendations(
+                &selection,
+                &dedup,
+                &split_plan,
+                stage2.doc,
+            ),
         },
     );
     let dedup_doc = dedup::report(records, &dedup);
@@ -346,6 +381,8 @@ pub fn conclude(
         report: report_doc,
         dedup: dedup_doc,
         selection,
+        clip_plan,
+        fake_jobs: stage2.jobs,
         html,
     })
 }
@@ -427,6 +464,7 @@ fn scan_and_label(cfg: &AnalyzeConfig) -> (Vec<DatasetInfo>, Vec<VideoRecord>, V
                 keyframes: None,
                 cluster_id: None,
                 duplicate_of: None,
+                session_id: None,
                 error: None,
             });
         }

@@ -82,6 +82,24 @@ pub enum Command {
         after_help = "Example:\n  engine merge out/shard_0 out/shard_1 out/shard_2 --out out/merged"
     )]
     Merge(MergeArgs),
+
+    /// Cut the planned clips of a clip plan into a store directory.
+    ///
+    /// PLAN is the clip_plan.jsonl `engine analyze` writes. Every clip is cut
+    /// from its source (only read) and re-encoded with one fixed profile
+    /// (H.264 High CRF 18 at the source resolution, AAC audio when present)
+    /// into DIR/clips/; DIR/manifest.jsonl lists each with its sha256, in the
+    /// format `engine promote` reads. A killed extract, rerun, finishes
+    /// without redoing finished clips. A clip whose source is missing or
+    /// broken is reported (DIR/extract_failures.json) and skipped.
+    #[command(
+        after_help = "Example:\n  engine extract staging/dataset_analysis/clip_plan.jsonl --into /data/batch_007\n  engine promote /data/batch_007/manifest.jsonl --into /data/detector_train"
+    )]
+    Extract(ExtractArgs),
+
+    /// Cut one clip (what `engine extract` runs per clip, in its own process).
+    #[command(hide = true)]
+    CutClip(CutClipArgs),
 }
 
 /// Flags of `engine merge`.
@@ -100,6 +118,39 @@ pub struct MergeArgs {
     pub jobs: Option<u16>,
 
     /// No progress output; only errors and the final summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of the hidden `engine cut-clip`.
+#[derive(Debug, clap::Args)]
+pub struct CutClipArgs {
+    /// Source video.
+    pub source: PathBuf,
+    /// Start, seconds from the start of the video stream.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// The clip file to write.
+    pub dest: PathBuf,
+}
+
+/// Flags of `engine extract`.
+#[derive(Debug, clap::Args)]
+pub struct ExtractArgs {
+    /// The clip plan (JSONL), as `engine analyze` writes it.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// Directory for the clips and manifest.jsonl (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub into: PathBuf,
+
+    /// Clips encoded at once (default: one per CPU core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -180,6 +231,14 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
 
+    /// Let official test/val videos (FF++ split files, the Celeb-DF test
+    /// list, DFDC's test release...) and every video of their people or
+    /// footage be fake-generation sources; the split plan keeps them in
+    /// their official split. Off by default: benchmark test identities must
+    /// not leak into training fakes.
+    #[arg(long)]
+    pub include_official_test: bool,
+
     /// Most 10-second clips planned from one video.
     #[arg(long, value_name = "N", default_value_t = crate::policy::DEFAULT_CLIPS_PER_VIDEO_MAX)]
     pub clips_per_video_max: usize,
@@ -237,6 +296,8 @@ pub struct AnalyzeConfig {
     pub shard: Option<Shard>,
     /// Most clips per video.
     pub clips_per_video_max: usize,
+    /// Official test/val videos may be selected.
+    pub include_official_test: bool,
     /// Worker threads.
     pub jobs: usize,
     /// Seed for random choices.
@@ -368,6 +429,7 @@ impl AnalyzeConfig {
             fake_sample: args.fake_sample.0,
             shard,
             clips_per_video_max: args.clips_per_video_max,
+            include_official_test: args.include_official_test,
             jobs,
             seed: args.seed,
             quiet: args.quiet,
@@ -453,6 +515,7 @@ mod tests {
             fake_sample: FakeSample(Some(4)),
             shard: Some(Shard { index: 0, count: 1 }),
             clips_per_video_max: 3,
+            include_official_test: false,
             jobs: None,
             seed: 0,
             quiet: true,

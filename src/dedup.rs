@@ -26,8 +26,9 @@ use serde::Serialize;
 use crate::labels::Label;
 use crate::neighbours::{self, neighbours_within};
 use crate::policy::{
-    FRAME_MATCH_MAX_L2, MIN_EMBEDDING_NORM, MIN_MATCHED_FRACTION, MIN_MATCHED_FRAMES,
-    MIN_ORDER_AGREEMENT, SAME_DURATION_S,
+    EMBEDDING_ENERGY_FLOOR, FRAME_MATCH_MAX_L2, IDENTITY_MATCH_MIN_COS, MIN_EMBEDDING_NORM,
+    MIN_MATCHED_FRACTION, MIN_MATCHED_FRAMES, MIN_OFFSET_AGREEMENT, OFFSET_TOLERANCE_SPACINGS,
+    SAME_DURATION_S,
 };
 use crate::record::VideoRecord;
 use crate::unionfind::UnionFind;
@@ -56,14 +57,24 @@ pub struct PairMatch {
     pub similarity: f64,
 }
 
+/// How two videos relate, from their frames.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Relation {
+    /// They share frames: one is a copy of (part of) the other, re-encoded,
+    /// rescaled, trimmed or remuxed.
+    Copy(PairMatch),
+    /// Their frames look alike but at scattered times: non-overlapping
+    /// segments of one recording (same place, same people, other moments),
+    /// or alike-looking footage. Not a copy.
+    Alike(PairMatch),
+}
+
 /// Compare two videos frame by frame (exactly), in both directions: `a`'s
 /// frames against `b` and `b`'s against `a` (a copy trimmed to half matches
-/// its source one way only). `None` if neither direction makes them
-/// near-duplicates under the constants above.
-pub fn compare(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<PairMatch> {
-    let one = covered_by(a, b);
-    let other = covered_by(b, a);
-    match (one, other) {
+/// its source one way only). `None` when too few frames of either look alike.
+pub fn compare(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<Relation> {
+    let spacing = sample_spacing(a).max(sample_spacing(b));
+    let best = |x: Option<PairMatch>, y: Option<PairMatch>| match (x, y) {
         (Some(x), Some(y)) => Some(
             if (y.matched_frames, y.similarity) > (x.matched_frames, x.similarity) {
                 y
@@ -72,12 +83,76 @@ pub fn compare(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<PairMatch> {
             },
         ),
         (x, y) => x.or(y),
+    };
+    let one = covered_by(a, b);
+    let other = covered_by(b, a);
+    let copy = |c: &Option<Coverage>| {
+        c.as_ref()
+            .filter(|c| c.offsets_agree(spacing))
+            .map(Coverage::summary)
+    };
+    if let Some(m) = best(copy(&one), copy(&other)) {
+        return Some(Relation::Copy(m));
+    }
+    best(
+        one.as_ref().map(Coverage::summary),
+        other.as_ref().map(Coverage::summary),
+    )
+    .map(Relation::Alike)
+}
+
+/// The frames of one video that have a close frame in another.
+struct Coverage {
+    /// (time here, time there, L2 distance) per matched frame, by time here.
+    matched: Vec<(f64, f64, f32)>,
+    /// Informative frames here.
+    of_frames: usize,
+}
+
+impl Coverage {
+    /// Whether the matches line up on one time offset (see
+    /// [`MIN_OFFSET_AGREEMENT`]): shared frames, not just alike ones.
+    fn offsets_agree(&self, spacing_s: f64) -> bool {
+        let mut offsets: Vec<f64> = self.matched.iter().map(|m| m.1 - m.0).collect();
+        offsets.sort_by(f64::total_cmp);
+        let median = offsets[offsets.len() / 2];
+        let tolerance = OFFSET_TOLERANCE_SPACINGS * spacing_s + 1e-6;
+        let agree = offsets
+            .iter()
+            .filter(|&&o| (o - median).abs() <= tolerance)
+            .count();
+        agree as f64 >= MIN_OFFSET_AGREEMENT * offsets.len() as f64
+    }
+
+    fn summary(&self) -> PairMatch {
+        let n = self.matched.len();
+        let similarity = self
+            .matched
+            .iter()
+            .map(|m| 1.0 - f64::from(m.2).powi(2) / 2.0)
+            .sum::<f64>()
+            / n as f64;
+        PairMatch {
+            matched_frames: n,
+            of_frames: self.of_frames,
+            similarity: (similarity * 1e4).round() / 1e4,
+        }
+    }
+}
+
+/// Mean time between a video's sampled frames (0 with fewer than two).
+fn sample_spacing(v: &VideoFrames<'_>) -> f64 {
+    match (v.times_s.first(), v.times_s.last()) {
+        (Some(first), Some(last)) if v.times_s.len() > 1 => {
+            (last - first) / (v.times_s.len() - 1) as f64
+        }
+        _ => 0.0,
     }
 }
 
 /// How well `b` covers `a`: each informative frame of `a` is matched to its
-/// nearest frame of `b`; enough must match, in the same temporal order.
-fn covered_by(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<PairMatch> {
+/// nearest frame of `b`; enough must be within [`FRAME_MATCH_MAX_L2`].
+fn covered_by(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<Coverage> {
     let ia = informative(a);
     let ib = informative(b);
     if ia.len() < MIN_MATCHED_FRAMES || ib.is_empty() {
@@ -100,19 +175,9 @@ fn covered_by(a: &VideoFrames<'_>, b: &VideoFrames<'_>) -> Option<PairMatch> {
         return None;
     }
     matched.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let in_order = matched.windows(2).filter(|w| w[1].1 >= w[0].1).count();
-    if (in_order as f64) < MIN_ORDER_AGREEMENT * (n - 1) as f64 {
-        return None;
-    }
-    let similarity = matched
-        .iter()
-        .map(|m| 1.0 - f64::from(m.2).powi(2) / 2.0)
-        .sum::<f64>()
-        / n as f64;
-    Some(PairMatch {
-        matched_frames: n,
+    Some(Coverage {
+        matched,
         of_frames: ia.len(),
-        similarity: (similarity * 1e4).round() / 1e4,
     })
 }
 
@@ -284,6 +349,19 @@ pub struct FakeOriginalLink {
     pub metadata_check: MetadataCheck,
 }
 
+/// Videos that look alike without sharing frames and show the same people:
+/// most likely segments of one recording session. They are kept (not
+/// duplicates) but must land in one split.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    /// Stable id: sessions are numbered in order of their first member's path.
+    pub id: usize,
+    /// Displayed paths, in path order.
+    pub members: Vec<String>,
+    /// Mean cosine similarity of the alike frames over the links found.
+    pub similarity: f64,
+}
+
 /// What the dedup stage found.
 #[derive(Debug, Clone, Default)]
 pub struct DedupOutcome {
@@ -293,6 +371,30 @@ pub struct DedupOutcome {
     pub membership: HashMap<usize, (usize, bool)>,
     /// Fake→original evidence.
     pub links: Vec<FakeOriginalLink>,
+    /// Same-recording groups of two or more videos.
+    pub sessions: Vec<Session>,
+    /// For each record index in a session: its id.
+    pub session_of: HashMap<usize, usize>,
+}
+
+/// Whether two alike videos may be one recording session: neither is a fake
+/// (a fake shares its original's frames, and differs by design), and the
+/// people do not differ (metadata identities equal where both have one,
+/// identity embeddings close where both have one).
+fn same_session(a: &VideoRecord, b: &VideoRecord) -> bool {
+    if a.labels.label == Label::Fake || b.labels.label == Label::Fake {
+        return false;
+    }
+    if let (Some(x), Some(y)) = (&a.labels.identity, &b.labels.identity) {
+        return x == y;
+    }
+    match (a.identity_embedding(), b.identity_embedding()) {
+        (Some(x), Some(y)) => {
+            let cos: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
+            cos >= IDENTITY_MATCH_MIN_COS
+        }
+        _ => true,
+    }
 }
 
 fn may_merge(a: &VideoRecord, b: &VideoRecord) -> bool {
@@ -339,12 +441,20 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
         .collect();
     let mut matches: BTreeMap<(usize, usize), PairMatch> = BTreeMap::new();
     let mut best_real_for_fake: BTreeMap<usize, (usize, PairMatch)> = BTreeMap::new();
+    let mut alike: Vec<(usize, usize, f64)> = Vec::new();
     for (a, b) in candidate_pairs(&frames) {
         let (ra, rb) = (with_frames[a], with_frames[b]);
-        let Some(m) = compare(&frames[a], &frames[b]) else {
-            continue;
-        };
         let (x, y) = (&records[ra], &records[rb]);
+        let m = match compare(&frames[a], &frames[b]) {
+            None => continue,
+            Some(Relation::Alike(m)) => {
+                if same_session(x, y) {
+                    alike.push((ra, rb, m.similarity));
+                }
+                continue;
+            }
+            Some(Relation::Copy(m)) => m,
+        };
         if may_merge(x, y) {
             sets.union(ra, rb);
             matches.insert((ra, rb), m);
@@ -369,10 +479,25 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
     for &i in &idx {
         groups.entry(sets.find(i)).or_default().push(i);
     }
+    let referenced: BTreeSet<&str> = records
+        .iter()
+        .filter_map(|r| r.original_path.as_deref())
+        .collect();
+    let byte_identical = |g: &[usize]| {
+        g.iter()
+            .all(|i| exact_of.contains_key(i) && exact_of.get(i) == exact_of.get(&g[0]))
+    };
     let mut clusters: Vec<(usize, Vec<usize>)> = groups
         .into_values()
         .filter(|g| g.len() > 1)
-        .map(|g| (keep(records, &g), g))
+        .map(|g| {
+            let refs = if byte_identical(&g) {
+                Some(&referenced)
+            } else {
+                None
+            };
+            (keep(records, &g, refs), g)
+        })
         .collect();
     clusters.sort_by(|a, b| records[a.0].path.cmp(&records[b.0].path));
     let mut out = DedupOutcome::default();
@@ -389,7 +514,12 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
             } else {
                 let key = (i.min(kept), i.max(kept));
                 let direct: Option<PairMatch> = matches.get(&key).cloned().or_else(|| {
-                    frames_of(&with_frames, &frames, i, kept).and_then(|(a, b)| compare(a, b))
+                    frames_of(&with_frames, &frames, i, kept).and_then(|(a, b)| {
+                        match compare(a, b) {
+                            Some(Relation::Copy(m)) => Some(m),
+                            _ => None,
+                        }
+                    })
                 });
                 (
                     direct.as_ref().map(|m| m.matched_frames),
@@ -418,7 +548,46 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
             },
             members: ms.iter().map(|&i| member_of(i)).collect(),
             kept: records[kept].path.clone(),
-            reason: keep_reason(records, kept, &members),
+            reason: keep_reason(
+                records,
+                kept,
+                &members,
+                all_exact && referenced.contains(records[kept].path.as_str()),
+            ),
+        });
+    }
+    // Same-session groups: alike, not copies, same people.
+    let mut session_sets = UnionFind::new(records.len());
+    for &(a, b, _) in &alike {
+        session_sets.union(a, b);
+    }
+    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &(a, b, _) in &alike {
+        for i in [a, b] {
+            let members = by_root.entry(session_sets.find(i)).or_default();
+            if !members.contains(&i) {
+                members.push(i);
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = by_root.into_values().collect();
+    for g in &mut groups {
+        g.sort_by(|a, b| records[*a].path.cmp(&records[*b].path));
+    }
+    groups.sort_by(|a, b| records[a[0]].path.cmp(&records[b[0]].path));
+    for (id, g) in groups.into_iter().enumerate() {
+        let sims: Vec<f64> = alike
+            .iter()
+            .filter(|(a, _, _)| g.contains(a))
+            .map(|x| x.2)
+            .collect();
+        for &i in &g {
+            out.session_of.insert(i, id);
+        }
+        out.sessions.push(Session {
+            id,
+            members: g.iter().map(|&i| records[i].path.clone()).collect(),
+            similarity: (sims.iter().sum::<f64>() / sims.len() as f64 * 1e4).round() / 1e4,
         });
     }
     // Fake → original links, checked against the metadata.
@@ -464,8 +633,12 @@ pub struct DedupParameters {
     pub min_matched_frames: usize,
     /// [`MIN_MATCHED_FRACTION`].
     pub min_matched_fraction: f64,
-    /// [`MIN_ORDER_AGREEMENT`].
-    pub min_order_agreement: f64,
+    /// [`MIN_OFFSET_AGREEMENT`].
+    pub min_offset_agreement: f64,
+    /// [`OFFSET_TOLERANCE_SPACINGS`].
+    pub offset_tolerance_spacings: f64,
+    /// [`EMBEDDING_ENERGY_FLOOR`].
+    pub embedding_energy_floor: f64,
     /// [`neighbours::BRUTE_FORCE_MAX_POINTS`].
     pub exact_search_up_to_frames: usize,
     /// The HNSW index above that.
@@ -510,6 +683,10 @@ pub struct DedupSummary {
     pub fake_original_links_disagreeing_with_metadata: usize,
     /// ...where it names none.
     pub fake_original_links_without_metadata: usize,
+    /// Same-session groups (alike, not copies, same people).
+    pub same_session_groups: usize,
+    /// Videos in those groups.
+    pub videos_in_sessions: usize,
 }
 
 /// The whole `dedup_report.json`.
@@ -523,6 +700,8 @@ pub struct DedupReport {
     pub clusters: Vec<Cluster>,
     /// Fake→original evidence.
     pub fake_original_links: Vec<FakeOriginalLink>,
+    /// Same-session groups, kept together in one split by the plan.
+    pub sessions: Vec<Session>,
 }
 
 /// The `dedup_report.json` document of `outcome` over `records`.
@@ -549,7 +728,9 @@ pub fn report(records: &[VideoRecord], outcome: &DedupOutcome) -> DedupReport {
             frame_match_max_l2: FRAME_MATCH_MAX_L2,
             min_matched_frames: MIN_MATCHED_FRAMES,
             min_matched_fraction: MIN_MATCHED_FRACTION,
-            min_order_agreement: MIN_ORDER_AGREEMENT,
+            min_offset_agreement: MIN_OFFSET_AGREEMENT,
+            offset_tolerance_spacings: OFFSET_TOLERANCE_SPACINGS,
+            embedding_energy_floor: EMBEDDING_ENERGY_FLOOR,
             exact_search_up_to_frames: neighbours::BRUTE_FORCE_MAX_POINTS,
             hnsw: HnswParameters {
                 m: neighbours::HNSW_M,
@@ -574,9 +755,12 @@ pub fn report(records: &[VideoRecord], outcome: &DedupOutcome) -> DedupReport {
             fake_original_links_agreeing_with_metadata: links_by(MetadataCheck::Agrees),
             fake_original_links_disagreeing_with_metadata: links_by(MetadataCheck::Disagrees),
             fake_original_links_without_metadata: links_by(MetadataCheck::NoMetadata),
+            same_session_groups: outcome.sessions.len(),
+            videos_in_sessions: outcome.session_of.len(),
         },
         clusters: outcome.clusters.clone(),
         fake_original_links: outcome.links.clone(),
+        sessions: outcome.sessions.clone(),
     }
 }
 
@@ -591,10 +775,11 @@ fn frames_of<'r>(
     Some((&frames[pa], &frames[pb]))
 }
 
-/// The member to keep: real before unknown before fake, then the highest
-/// resolution, then the longest (a trimmed copy holds less footage), then the
-/// highest bitrate, then the first path.
-fn keep(records: &[VideoRecord], members: &[usize]) -> usize {
+/// The member to keep: real before unknown before fake; among byte-identical
+/// copies (`referenced` given) the one a fake's metadata names as its
+/// original; then the highest resolution, then the longest (a trimmed copy
+/// holds less footage), then the highest bitrate, then the first path.
+fn keep(records: &[VideoRecord], members: &[usize], referenced: Option<&BTreeSet<&str>>) -> usize {
     let key = |i: usize| {
         let r = &records[i];
         let p = r.probe.as_ref().expect("readable");
@@ -603,9 +788,11 @@ fn keep(records: &[VideoRecord], members: &[usize]) -> usize {
             Label::Unknown => 1,
             Label::Fake => 2,
         };
+        let unreferenced = referenced.is_some_and(|refs| !refs.contains(r.path.as_str()));
         let duration_steps = (p.duration_s / SAME_DURATION_S).round() as i64;
         (
             label_rank,
+            unreferenced,
             std::cmp::Reverse(u64::from(p.width) * u64::from(p.height)),
             std::cmp::Reverse(duration_steps),
             std::cmp::Reverse(p.bitrate_bps),
@@ -618,12 +805,22 @@ fn keep(records: &[VideoRecord], members: &[usize]) -> usize {
         .expect("non-empty cluster")
 }
 
-fn keep_reason(records: &[VideoRecord], kept: usize, members: &[usize]) -> String {
+fn keep_reason(
+    records: &[VideoRecord],
+    kept: usize,
+    members: &[usize],
+    referenced: bool,
+) -> String {
     let p = records[kept].probe.as_ref().expect("readable");
     let others = members.len() - 1;
     format!(
-        "kept the {} copy with the highest resolution ({}x{}), then duration ({:.1} s), then bitrate ({} kb/s), then path order; {} other member{} not used",
+        "kept the {} copy {}with the highest resolution ({}x{}), then duration ({:.1} s), then bitrate ({} kb/s), then path order; {} other member{} not used",
         records[kept].labels.label.as_str(),
+        if referenced {
+            "a fake's metadata names as its original, "
+        } else {
+            ""
+        },
         p.width,
         p.height,
         p.duration_s,
@@ -661,18 +858,42 @@ mod tests {
     }
 
     #[test]
-    fn a_trimmed_copy_matches_one_way_and_a_shuffled_one_does_not() {
+    fn trimmed_copies_share_frames_and_shuffled_ones_only_look_alike() {
         let source = video(&(0..16).collect::<Vec<_>>(), 0.0);
         let first_half = video(&(0..8).collect::<Vec<_>>(), 0.05);
-        let m = compare(&frames(&source), &frames(&first_half)).expect("trimmed copy matches");
+        let Some(Relation::Copy(m)) = compare(&frames(&source), &frames(&first_half)) else {
+            panic!("a trimmed copy is a copy");
+        };
         assert_eq!((m.matched_frames, m.of_frames), (8, 8));
+        // The second half starts at 0 in the copy: one offset of 8 s.
+        let mut second_half = video(&(8..16).collect::<Vec<_>>(), 0.05);
+        second_half.0 = (0..8).map(f64::from).collect();
+        assert!(matches!(
+            compare(&frames(&source), &frames(&second_half)),
+            Some(Relation::Copy(_))
+        ));
+        // The same frames at scattered times: alike (one recording's other
+        // moments), not a copy.
         let shuffled = video(
             &[9, 2, 14, 5, 0, 11, 7, 3, 12, 1, 15, 6, 10, 4, 13, 8],
             0.05,
         );
-        assert!(compare(&frames(&source), &frames(&shuffled)).is_none());
+        assert!(matches!(
+            compare(&frames(&source), &frames(&shuffled)),
+            Some(Relation::Alike(_))
+        ));
         let other = video(&(20..36).collect::<Vec<_>>(), 0.0);
         assert!(compare(&frames(&source), &frames(&other)).is_none());
+    }
+
+    #[test]
+    fn low_texture_embeddings_are_not_informative() {
+        // A unit embedding is informative; the same shape at a third of the
+        // energy floor (scaled by the stats module) is not.
+        let textured = e(3, 0.0);
+        let faint: Vec<f32> = textured.iter().map(|x| x / 3.0).collect();
+        let v = (vec![0.0, 1.0], vec![textured, faint]);
+        assert_eq!(informative(&frames(&v)), vec![0]);
     }
 
     #[test]
@@ -684,5 +905,71 @@ mod tests {
         let c = video(&[30, 31, 32, 33], 0.0);
         let pairs = candidate_pairs(&[frames(&a), frames(&b), frames(&c), frames(&flat)]);
         assert_eq!(pairs.into_iter().collect::<Vec<_>>(), vec![(0, 1)]);
+    }
+    /// A readable record of `path` (a real file), labelled `label`.
+    fn record(dir: &Path, name: &str, label: Label) -> VideoRecord {
+        let fs_path = dir.join(name);
+        VideoRecord {
+            dataset: "d".into(),
+            path: format!("d/{name}"),
+            rel_path: name.into(),
+            key: fs_path.display().to_string(),
+            size_bytes: std::fs::metadata(&fs_path).unwrap().len(),
+            fs_path,
+            mtime_ns: 0,
+            is_regular: true,
+            labels: crate::labels::LabelInfo {
+                label,
+                ..Default::default()
+            },
+            original_path: None,
+            probe: Some(crate::probe::ProbeInfo {
+                container: "mp4".into(),
+                format_name: "mp4".into(),
+                codec: "h264".into(),
+                profile: None,
+                pix_fmt: None,
+                width: 320,
+                height: 240,
+                rotation_deg: 0,
+                fps: 25.0,
+                duration_s: 12.0,
+                bitrate_bps: 1000,
+                frame_count: 300,
+                frame_count_estimated: false,
+                has_audio: false,
+                audio_codec: None,
+                tags: Default::default(),
+            }),
+            frames: None,
+            cluster_id: None,
+            duplicate_of: None,
+            session_id: None,
+            keyframes: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn of_byte_identical_copies_the_one_a_fake_names_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.mp4", "b.mp4"] {
+            std::fs::write(dir.path().join(name), b"the same bytes in both files").unwrap();
+        }
+        std::fs::write(dir.path().join("f.mp4"), b"a fake").unwrap();
+        let mut records = vec![
+            record(dir.path(), "a.mp4", Label::Real),
+            record(dir.path(), "b.mp4", Label::Real),
+            record(dir.path(), "f.mp4", Label::Fake),
+        ];
+        // Without a reference, path order keeps a.
+        let out = find(&records);
+        assert_eq!(out.clusters.len(), 1);
+        assert_eq!(out.clusters[0].kept, "d/a.mp4");
+        // The fake's metadata names b as its original: b is kept.
+        records[2].original_path = Some("d/b.mp4".into());
+        let out = find(&records);
+        assert_eq!(out.clusters[0].kept, "d/b.mp4");
+        assert!(out.clusters[0].reason.contains("names as its original"));
     }
 }

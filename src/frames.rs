@@ -663,7 +663,8 @@ impl Converter {
             gray: Scaler::get(fmt, w, h, Pixel::GRAY8, w, h, Flags::POINT).map_err(conv)?,
             thumb: Scaler::get(fmt, w, h, Pixel::RGB24, ctw, cth, Flags::AREA).map_err(conv)?,
             thumb_size: (ctw, cth),
-            face: Scaler::get(fmt, w, h, Pixel::RGB24, cfw, cfh, Flags::FAST_BILINEAR).map_err(conv)?,
+            face: Scaler::get(fmt, w, h, Pixel::RGB24, cfw, cfh, Flags::FAST_BILINEAR)
+                .map_err(conv)?,
             face_size: (cfw, cfh),
         })
     }

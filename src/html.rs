@@ -1222,6 +1222,33 @@ fn recommendations(h: &mut String, inp: &Inputs<'_>) {
         s1.clip_strategy.clip_length_s,
         esc(s1.criteria)
     );
+    let s2 = &r.stage2_fake_generation;
+    let gens: Vec<String> = s2
+        .generators
+        .iter()
+        .filter(|g| g.jobs > 0)
+        .map(|g| format!("{} ({}) {}", esc(g.name), esc(g.family), g.jobs))
+        .collect();
+    let _ = writeln!(
+        h,
+        "<p><b>Stage 2, fake generation:</b> {} jobs in <code>{}</code>, one per real clip in its split: {}.{}</p>",
+        s2.jobs_per_split.values().map(|s| s.fake_jobs).sum::<usize>(),
+        s2.fake_jobs_file,
+        if gens.is_empty() {
+            "none".to_string()
+        } else {
+            gens.join(", ")
+        },
+        if s2.jobs_without_target > 0 {
+            format!(
+                " {} job{} need a second person their split does not have.",
+                s2.jobs_without_target,
+                if s2.jobs_without_target == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        }
+    );
     let splits: Vec<String> = s3
         .planned_splits
         .iter()
@@ -1229,15 +1256,39 @@ fn recommendations(h: &mut String, inp: &Inputs<'_>) {
         .collect();
     let _ = writeln!(
         h,
-        "<p><b>Stage 3, assembly:</b> {}; {}. Planned: {}.</p>",
+        "<p><b>Stage 3, assembly:</b> {}; {}. Planned ({} groups, every clip in <code>{}</code>): {}.</p>",
         esc(s3.split_rule),
         esc(s3.balance),
+        s3.groups,
+        s3.clip_plan_file,
         if splits.is_empty() {
             "nothing selected".to_string()
         } else {
             splits.join(", ")
         }
     );
+    if !s3.could_not_hold.is_empty() {
+        let parts: Vec<String> = s3
+            .could_not_hold
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {} in {}: {} clips for {:.1} planned ({})",
+                    esc(&d.axis),
+                    esc(&d.category),
+                    esc(&d.split),
+                    d.clips,
+                    d.expected,
+                    esc(&d.why)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p class=\"muted\">Split shares not held: {}.</p>",
+            parts.join("; ")
+        );
+    }
     h.push_str("<ul class=\"tight\">\n");
     for (ds, d) in &inp.report.datasets {
         for rec in &d.recommendations {

@@ -92,6 +92,60 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Extract(args) if !args.plan.is_file() => {
+            eprintln!(
+                "engine: error: clip plan {} does not exist or is not a file",
+                args.plan.display()
+            );
+            ExitCode::from(2)
+        }
+        Command::Extract(args) => {
+            let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
+            let cutter = match std::env::current_exe() {
+                Ok(exe) => exe,
+                Err(e) => {
+                    eprintln!("engine: error: cannot find the engine executable: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match engine::extract::extract(&args.plan, &args.into, &cutter, jobs, args.quiet) {
+                Ok(s) => {
+                    for f in &s.failed {
+                        eprintln!(
+                            "engine: warning: clip {} from {} skipped: {}",
+                            f.clip_id, f.source_path, f.reason
+                        );
+                    }
+                    println!(
+                        "engine: {} clips planned: {} cut now, {} already there, {} skipped (see extract_failures.json); manifest in {}",
+                        s.planned,
+                        s.extracted_now,
+                        s.already_done,
+                        s.failed.len(),
+                        args.into.join(engine::extract::MANIFEST_FILE).display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("engine: error: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::CutClip(a) => {
+            engine::probe::init();
+            match engine::extract::cut(&a.source, a.start_s, a.end_s, &a.dest) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("engine: error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Promote(args) if !args.manifest.is_file() => {
             eprintln!(
                 "engine: error: manifest {} does not exist or is not a file",

@@ -11,7 +11,8 @@
 //!  "sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}
 //! ```
 //!
-//! Every field is required except `method` (absent or `null` for reals);
+//! Every field is required except `method` (absent or `null` for reals) and
+//! `encoding` (how the clip file was made);
 //! unknown fields are refused, so a typo cannot silently drop data.
 
 use std::collections::BTreeMap;
@@ -65,6 +66,10 @@ pub struct ManifestEntry {
     pub axes: BTreeMap<String, String>,
     /// Content hash of the clip file: SHA-256 as 64 lowercase hex digits.
     pub sha256: String,
+    /// How the clip file was encoded (`engine extract` states its fixed
+    /// profile); optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 /// Why one manifest line is not a valid [`ManifestEntry`]. The caller adds
@@ -276,6 +281,12 @@ impl ManifestEntry {
             json(&self.sha256),
             json(&new.sha256),
         );
+        check(
+            "encoding",
+            self.encoding != new.encoding,
+            json(&self.encoding),
+            json(&new.encoding),
+        );
         out
     }
 }
@@ -301,6 +312,7 @@ mod tests {
             split: "train".into(),
             axes: BTreeMap::from([("lighting".into(), "low_light".into())]),
             sha256: "a".repeat(64),
+            encoding: None,
         }
     }
 

@@ -4,86 +4,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dedup::DedupOutcome;
 use crate::faces::summary::median;
 use crate::labels::Label;
+use crate::manifest::ManifestEntry;
 use crate::policy::{CLIP_LENGTH_S, CLIP_MARGIN_S, SPLIT_SHARES};
 use crate::record::VideoRecord;
 use crate::sample::{Pick, Selection};
-
-/// Generator families and the method names (case-insensitive substrings)
-/// that belong to each, from the datasets' own method lists (FF++, DFDC,
-/// DeeperForensics, FakeAVCeleb, DF40).
-pub const FAMILIES: &[(&str, &[&str])] = &[
-    (
-        "face_swap",
-        &[
-            "celeb-synthesis",
-            "deepfakes",
-            "faceswap",
-            "faceshifter",
-            "df-vae",
-            "fsgan",
-            "simswap",
-            "deepfakedetection",
-            "blendface",
-            "inswapper",
-            "e4s",
-            "uniface",
-            "mobileswap",
-        ],
-    ),
-    (
-        "reenactment",
-        &[
-            "face2face",
-            "neuraltextures",
-            "fomm",
-            "facevid2vid",
-            "wav2lip_reenact",
-            "lia",
-            "tpsm",
-            "mcnet",
-            "hyperreenact",
-            "sadtalker",
-        ],
-    ),
-    ("lip_sync", &["wav2lip", "talklip", "sadtalker"]),
-    (
-        "full_synthesis",
-        &[
-            "stylegan",
-            "ddpm",
-            "ddim",
-            "dit",
-            "sit",
-            "pixart",
-            "sd",
-            "midjourney",
-            "vqgan",
-            "rddm",
-        ],
-    ),
-    (
-        "face_editing",
-        &["stargan", "starganv2", "styleclip", "e4e", "collabdiff"],
-    ),
-];
-
-/// The family of a manipulation method, if recognised.
-pub fn family_of(method: &str) -> Option<&'static str> {
-    let m = method.to_ascii_lowercase();
-    FAMILIES
-        .iter()
-        .find(|(_, names)| {
-            names
-                .iter()
-                .any(|n| m == *n || m.contains(n) && n.len() > 3)
-        })
-        .map(|(f, _)| *f)
-}
+use crate::unionfind::UnionFind;
 
 fn r3(x: Option<f64>) -> Option<f64> {
     x.map(|x| (x * 1000.0).round() / 1000.0)
@@ -233,7 +163,7 @@ pub fn fake_catalog(records: &[VideoRecord], dedup: &DedupOutcome) -> FakeCatalo
                 let row = MethodRow {
                     count: fs.len(),
                     measured_fakes: fs.iter().filter(|f| f.frames.is_some()).count(),
-                    family: family_of(m),
+                    family: crate::generators::family_of(m),
                     fakes: quality_of(fs),
                     their_originals: quality_of(&originals),
                     temporal_consistency: TemporalConsistency {
@@ -275,56 +205,261 @@ pub fn fake_catalog(records: &[VideoRecord], dedup: &DedupOutcome) -> FakeCatalo
     out
 }
 
-/// Assign each selected video to a split so that no identity (or, where the
-/// identity is unknown, no near-duplicate cluster or video) spans two splits;
-/// groups are dealt to the split furthest below its clip share, stratified by
-/// the pick's category, largest groups first.
-pub fn split_plan(picks: &[Pick]) -> BTreeMap<String, &'static str> {
-    let group_of = |p: &Pick| -> String {
-        p.identity
-            .clone()
-            .map(|i| format!("{}:identity:{i}", p.dataset))
-            .or_else(|| p.cluster_id.map(|c| format!("cluster:{c}")))
-            .unwrap_or_else(|| format!("video:{}", p.path))
-    };
-    let mut groups: BTreeMap<String, Vec<&Pick>> = BTreeMap::new();
-    for p in picks {
-        groups.entry(group_of(p)).or_default().push(p);
-    }
-    let mut order: Vec<(&String, &Vec<&Pick>)> = groups.iter().collect();
-    let clips = |g: &[&Pick]| g.iter().map(|p| p.extract_clips).sum::<usize>();
-    order.sort_by(|a, b| clips(b.1).cmp(&clips(a.1)).then(a.0.cmp(b.0)));
-    let mut per_split_category: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    let mut per_split: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut out = BTreeMap::new();
-    for (_, g) in order {
-        let cat = g[0].category.as_str();
-        let n = clips(g).max(1);
-        let cat_total: usize = per_split_category
-            .iter()
-            .filter(|((_, c), _)| *c == cat)
-            .map(|(_, v)| v)
-            .sum::<usize>()
-            + n;
-        let all_total: usize = per_split.values().sum::<usize>() + n;
-        let (split, _) = SPLIT_SHARES
-            .iter()
-            .map(|&(s, share)| {
-                let in_cat = per_split_category.get(&(s, cat)).copied().unwrap_or(0) as f64;
-                let overall = per_split.get(s).copied().unwrap_or(0) as f64;
-                let deficit =
-                    share * cat_total as f64 - in_cat + 0.5 * (share * all_total as f64 - overall);
-                (s, deficit)
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .expect("splits");
-        *per_split_category.entry((split, cat)).or_insert(0) += n;
-        *per_split.entry(split).or_insert(0) += n;
-        for p in g {
-            out.insert(p.path.clone(), split);
+/// One planned 10-second clip: a `clip_plan.jsonl` line, what `engine
+/// extract` cuts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedClip {
+    /// Stable id, `<dataset>/<path in the root>/<start ms>` (see
+    /// [`ManifestEntry::clip_id_for`]).
+    pub clip_id: String,
+    /// The source video, as the outputs spell paths.
+    pub source_path: String,
+    /// Start in the source, seconds.
+    pub start_s: f64,
+    /// End in the source, seconds.
+    pub end_s: f64,
+    /// `train`, `val` or `test`.
+    pub split: String,
+    /// The split-integrity group: every clip of one group is in one split.
+    pub group: String,
+    /// The person shown, where known.
+    pub identity: Option<String>,
+    /// The source's categories per axis.
+    pub axes: BTreeMap<String, String>,
+    /// Why the source was selected.
+    pub reason: String,
+}
+
+/// A primary-axis category whose clips the groups would not let split in
+/// the planned shares.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitDeviation {
+    /// The axis.
+    pub axis: String,
+    /// The category.
+    pub category: String,
+    /// The split.
+    pub split: String,
+    /// Clips planned there.
+    pub clips: usize,
+    /// Clips the split's share would give.
+    pub expected: f64,
+    /// Why, in words.
+    pub why: String,
+}
+
+/// Where every selected video goes.
+#[derive(Debug, Clone)]
+pub struct SplitPlan {
+    /// Split per selected video path.
+    pub split_of: BTreeMap<String, &'static str>,
+    /// Split-integrity group per selected video path.
+    pub group_of: BTreeMap<String, String>,
+    /// Groups and the clips in them.
+    pub groups: usize,
+    /// Primary-axis categories the plan could not split in the planned
+    /// shares (more than [`crate::policy::QUOTA_TOLERANCE`] clip off).
+    pub could_not_hold: Vec<SplitDeviation>,
+}
+
+/// The keys that tie a pick to others: its person, its duplicate cluster, its
+/// recording session; the video itself when none applies.
+fn group_keys(p: &Pick) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(i) = &p.identity {
+        // Metadata identities are per dataset; face identities span roots.
+        if i.starts_with("face_identity_") {
+            keys.push(format!("identity:{i}"));
+        } else {
+            keys.push(format!("identity:{}/{i}", p.dataset));
         }
     }
-    out
+    if let Some(c) = p.cluster_id {
+        keys.push(format!("cluster:{c}"));
+    }
+    if let Some(s) = p.session_id {
+        keys.push(format!("session:{s}"));
+    }
+    keys.push(format!("video:{}", p.path));
+    keys
+}
+
+/// Assign each selected video to a split so that no split-integrity group
+/// (picks tied by person, duplicate cluster or recording session,
+/// transitively) spans two splits. A group holding an official test (or val)
+/// video goes to test (val); the others are dealt, largest first, to the
+/// split furthest below its clip share, stratified by the pick's category.
+/// `primary_axes` are checked afterwards: categories the groups kept from the
+/// planned shares are listed.
+pub fn split_plan(picks: &[Pick], primary_axes: &[String]) -> SplitPlan {
+    let keys: Vec<Vec<String>> = picks.iter().map(group_keys).collect();
+    let mut first_with: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut sets = UnionFind::new(picks.len());
+    for (i, ks) in keys.iter().enumerate() {
+        for k in ks {
+            match first_with.get(k.as_str()) {
+                Some(&j) => sets.union(i, j),
+                None => {
+                    first_with.insert(k.as_str(), i);
+                }
+            }
+        }
+    }
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..picks.len() {
+        members.entry(sets.find(i)).or_default().push(i);
+    }
+    // Each group is named by its smallest key.
+    let mut groups: Vec<(String, Vec<usize>)> = members
+        .into_values()
+        .map(|m| {
+            let name = m
+                .iter()
+                .flat_map(|&i| keys[i].iter())
+                .min()
+                .expect("every pick has a key")
+                .clone();
+            (name, m)
+        })
+        .collect();
+    let clips = |g: &[usize]| g.iter().map(|&i| picks[i].extract_clips).sum::<usize>();
+    let forced = |g: &[usize]| -> Option<&'static str> {
+        let official = |s: &str| {
+            g.iter()
+                .any(|&i| picks[i].official_split.as_deref() == Some(s))
+        };
+        if official("test") {
+            Some("test")
+        } else if official("val") {
+            Some("val")
+        } else {
+            None
+        }
+    };
+    // Forced groups first, then the rest largest first.
+    groups.sort_by(|a, b| {
+        forced(&b.1)
+            .is_some()
+            .cmp(&forced(&a.1).is_some())
+            .then(clips(&b.1).cmp(&clips(&a.1)))
+            .then(a.0.cmp(&b.0))
+    });
+    let mut per_split_category: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut per_split: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut split_of = BTreeMap::new();
+    let mut group_of = BTreeMap::new();
+    for (name, g) in &groups {
+        let cat = picks[g[0]].category.as_str();
+        let n = clips(g).max(1);
+        let split = forced(g).unwrap_or_else(|| {
+            let cat_total: usize = per_split_category
+                .iter()
+                .filter(|((_, c), _)| *c == cat)
+                .map(|(_, v)| v)
+                .sum::<usize>()
+                + n;
+            let all_total: usize = per_split.values().sum::<usize>() + n;
+            SPLIT_SHARES
+                .iter()
+                .map(|&(s, share)| {
+                    let in_cat = per_split_category.get(&(s, cat)).copied().unwrap_or(0) as f64;
+                    let overall = per_split.get(s).copied().unwrap_or(0) as f64;
+                    let deficit = share * cat_total as f64 - in_cat
+                        + 0.5 * (share * all_total as f64 - overall);
+                    (s, deficit)
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("splits")
+                .0
+        });
+        *per_split_category.entry((split, cat)).or_insert(0) += n;
+        *per_split.entry(split).or_insert(0) += n;
+        for &i in g {
+            split_of.insert(picks[i].path.clone(), split);
+            group_of.insert(picks[i].path.clone(), name.clone());
+        }
+    }
+    // Per primary axis and category: clips per split against the shares.
+    let mut could_not_hold = Vec::new();
+    for axis in primary_axes {
+        let mut per_cat: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+        for p in picks {
+            if let Some(c) = p.axes.get(axis) {
+                *per_cat
+                    .entry(c.as_str())
+                    .or_default()
+                    .entry(split_of[&p.path])
+                    .or_insert(0) += p.extract_clips;
+            }
+        }
+        for (cat, by_split) in per_cat {
+            let total: usize = by_split.values().sum();
+            let in_cat: Vec<&(String, Vec<usize>)> = groups
+                .iter()
+                .filter(|(_, g)| {
+                    g.iter()
+                        .any(|&i| picks[i].axes.get(axis).map(String::as_str) == Some(cat))
+                })
+                .collect();
+            let fixed: usize = in_cat
+                .iter()
+                .filter(|(_, g)| forced(g).is_some())
+                .map(|(_, g)| clips(g))
+                .sum();
+            for &(split, share) in SPLIT_SHARES.iter() {
+                let got = by_split.get(split).copied().unwrap_or(0);
+                let expected = share * total as f64;
+                if (got as f64 - expected).abs() <= crate::policy::QUOTA_TOLERANCE as f64 + 1e-9 {
+                    continue;
+                }
+                let largest = in_cat.iter().map(|(_, g)| clips(g)).max().unwrap_or(0);
+                let why = if fixed > 0 {
+                    format!("{fixed} of its {total} clips are fixed to their official split")
+                } else {
+                    format!(
+                        "its {total} clips come in {} group{} (largest {largest} clips) that cannot be divided",
+                        in_cat.len(),
+                        if in_cat.len() == 1 { "" } else { "s" }
+                    )
+                };
+                could_not_hold.push(SplitDeviation {
+                    axis: axis.clone(),
+                    category: cat.to_string(),
+                    split: split.to_string(),
+                    clips: got,
+                    expected: (expected * 100.0).round() / 100.0,
+                    why,
+                });
+            }
+        }
+    }
+    SplitPlan {
+        split_of,
+        group_of,
+        groups: groups.len(),
+        could_not_hold,
+    }
+}
+
+/// The `clip_plan.jsonl` lines: every planned clip of the selection with its
+/// split and group.
+pub fn clip_plan(picks: &[Pick], plan: &SplitPlan) -> Vec<PlannedClip> {
+    picks
+        .iter()
+        .flat_map(|p| {
+            p.clips.iter().map(move |c| PlannedClip {
+                clip_id: ManifestEntry::clip_id_for(&p.dataset, &p.rel_path, c.start_s),
+                source_path: p.path.clone(),
+                start_s: c.start_s,
+                end_s: c.end_s,
+                split: plan.split_of[&p.path].to_string(),
+                group: plan.group_of[&p.path].clone(),
+                identity: p.identity.clone(),
+                axes: p.axes.clone(),
+                reason: p.reason.clone(),
+            })
+        })
+        .collect()
 }
 
 /// `pipeline_recommendations` of `report.json`.
@@ -332,8 +467,8 @@ pub fn split_plan(picks: &[Pick]) -> BTreeMap<String, &'static str> {
 pub struct PipelineRecommendations {
     /// Stage 1: which reals, how many clips.
     pub stage1_real_selection: Stage1,
-    /// Stage 2: which fakes to generate.
-    pub stage2_fake_generation: Stage2,
+    /// Stage 2: which fakes to generate (`fake_jobs.jsonl`).
+    pub stage2_fake_generation: crate::stage2::Stage2,
     /// Stage 3: how to assemble the splits.
     pub stage3_dataset_assembly: Stage3,
 }
@@ -379,56 +514,6 @@ pub struct ClipStrategy {
     pub placement: &'static str,
 }
 
-/// A generator family to add.
-#[derive(Debug, Clone, Serialize)]
-pub struct GeneratorRecommendation {
-    /// The family.
-    pub family: &'static str,
-    /// Why.
-    pub why: String,
-}
-
-/// A compression setting to vary.
-#[derive(Debug, Clone, Serialize)]
-pub struct CompressionSetting {
-    /// Name.
-    pub name: &'static str,
-    /// x264 CRF.
-    pub x264_crf: u32,
-}
-
-/// Parameters to vary when generating fakes.
-#[derive(Debug, Clone, Serialize)]
-pub struct ParameterVariations {
-    /// Resolutions of the selected reals.
-    pub resolution: BTreeSet<String>,
-    /// Compression levels.
-    pub compression: Vec<CompressionSetting>,
-    /// Blending masks.
-    pub blending_mask: Vec<&'static str>,
-    /// Colour transfer.
-    pub color_transfer: Vec<&'static str>,
-}
-
-/// Stage 2 of the pipeline.
-#[derive(Debug, Clone, Serialize)]
-pub struct Stage2 {
-    /// Generator families among the existing fakes.
-    pub families_present: BTreeSet<&'static str>,
-    /// Methods among the existing fakes.
-    pub methods_present: BTreeSet<String>,
-    /// Families with no fakes.
-    pub families_missing: Vec<&'static str>,
-    /// What to add.
-    pub recommended_generators: Vec<GeneratorRecommendation>,
-    /// What to vary.
-    pub parameter_variations: ParameterVariations,
-    /// How targets and sources are paired.
-    pub pairing: &'static str,
-    /// Fakes per real clip.
-    pub per_real_clip: &'static str,
-}
-
 /// One planned split.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedSplit {
@@ -458,29 +543,28 @@ pub struct Stage3 {
     pub split_rule: &'static str,
     /// Videos and clips per split.
     pub planned_splits: BTreeMap<String, PlannedSplit>,
+    /// Split-integrity groups (picks tied by person, duplicate cluster or
+    /// recording session).
+    pub groups: usize,
+    /// Where the groups kept a primary-axis category from the planned shares.
+    pub could_not_hold: Vec<SplitDeviation>,
+    /// The plan, one line per clip.
+    pub clip_plan_file: &'static str,
     /// Real:fake balance.
     pub balance: &'static str,
     /// The manifest.
     pub manifest_format: ManifestFormat,
 }
 
-/// `pipeline_recommendations` of `report.json`.
+/// `pipeline_recommendations` of `report.json`, for the selection split by
+/// `plan`.
 pub fn recommendations(
-    records: &[VideoRecord],
     selection: &Selection,
     dedup: &DedupOutcome,
+    plan: &SplitPlan,
+    stage2: crate::stage2::Stage2,
 ) -> PipelineRecommendations {
-    let fakes = || records.iter().filter(|r| r.labels.label == Label::Fake);
-    let present: BTreeSet<&'static str> = fakes()
-        .filter_map(|r| r.labels.method.as_deref().and_then(family_of))
-        .collect();
-    let methods: BTreeSet<String> = fakes().filter_map(|r| r.labels.method.clone()).collect();
-    let missing: Vec<&'static str> = FAMILIES
-        .iter()
-        .map(|f| f.0)
-        .filter(|f| !present.contains(f))
-        .collect();
-    let splits = split_plan(&selection.picks);
+    let splits = &plan.split_of;
     let mut planned: BTreeMap<String, PlannedSplit> = BTreeMap::new();
     for p in &selection.picks {
         let e = planned
@@ -492,11 +576,6 @@ pub fn recommendations(
         e.videos += 1;
         e.real_clips += p.extract_clips;
     }
-    let resolutions: BTreeSet<String> = selection
-        .picks
-        .iter()
-        .filter_map(|p| p.axes.get("resolution").cloned())
-        .collect();
     PipelineRecommendations {
         stage1_real_selection: Stage1 {
             criteria: "readable real videos, one per near-duplicate cluster, at least one 10-second clip long, chosen by the multi-axis quota sampler (diversity_balance.json)",
@@ -515,43 +594,18 @@ pub fn recommendations(
             selected_videos: selection.picks.len(),
             expected_clip_count: selection.expected_clips,
         },
-        stage2_fake_generation: Stage2 {
-            families_present: present,
-            methods_present: methods,
-            recommended_generators: missing
-                .iter()
-                .map(|f| GeneratorRecommendation {
-                    family: f,
-                    why: format!("no {f} fakes in the existing datasets: a detector trained without them will not learn their artefacts"),
-                })
-                .collect(),
-            families_missing: missing,
-            parameter_variations: ParameterVariations {
-                resolution: resolutions,
-                compression: vec![
-                    CompressionSetting {
-                        name: "c23-like",
-                        x264_crf: 23,
-                    },
-                    CompressionSetting {
-                        name: "c40-like",
-                        x264_crf: 40,
-                    },
-                ],
-                blending_mask: vec!["hard", "gaussian_feathered", "poisson"],
-                color_transfer: vec!["none", "reinhard", "histogram_match"],
-            },
-            pairing: "each fake's target is a selected real clip, so fakes follow the same balanced strata; the source identity is drawn (seeded) from another identity of the same split and, where known, the same gender and age group; never across splits",
-            per_real_clip: "one fake per real clip and per generator, so real:fake stays 1:1 per method",
-        },
+        stage2_fake_generation: stage2,
         stage3_dataset_assembly: Stage3 {
             split_shares: SPLIT_SHARES
                 .iter()
                 .map(|(s, v)| (s.to_string(), *v))
                 .collect(),
-            split_rule: "identity-disjoint (cluster-disjoint where the identity is unknown), stratified by the selection's category",
+            split_rule: "group-disjoint: picks of one person, one duplicate cluster or one recording session form a group that lands whole in one split; a group holding an official test (val) video goes to test (val); the rest are stratified by the selection's category",
             planned_splits: planned,
-            balance: "real:fake 1:1 per split and per method: every fake clip is generated from a real clip of the same split",
+            groups: plan.groups,
+            could_not_hold: plan.could_not_hold.clone(),
+            clip_plan_file: "clip_plan.jsonl",
+            balance: "real:fake 1:1 per split: every fake job (fake_jobs.jsonl) is made from a real clip of the same split, generators dealt in turn",
             manifest_format: ManifestFormat {
                 file: "JSONL, one clip per line",
                 fields: vec![
@@ -565,25 +619,10 @@ pub fn recommendations(
                     "split",
                     "axes",
                     "sha256",
+                    "encoding (optional)",
                 ],
                 promotion: "engine promote MANIFEST --into DIR appends to DIR/ledger.jsonl: never rewrites an entry, skips entries already present (same sha256), refuses conflicting ones (a clip that would change split or label)",
             },
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn methods_map_to_families() {
-        assert_eq!(family_of("Deepfakes"), Some("face_swap"));
-        assert_eq!(family_of("FaceSwap"), Some("face_swap"));
-        assert_eq!(family_of("Face2Face"), Some("reenactment"));
-        assert_eq!(family_of("NeuralTextures"), Some("reenactment"));
-        assert_eq!(family_of("wav2lip"), Some("lip_sync"));
-        assert_eq!(family_of("DF-VAE"), Some("face_swap"));
-        assert_eq!(family_of("unspecified"), None);
     }
 }

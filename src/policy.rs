@@ -97,13 +97,29 @@ pub const MIN_MATCHED_FRAMES: usize = 3;
 /// so a copy trimmed to half (covered by its source) still matches.
 pub const MIN_MATCHED_FRACTION: f64 = 0.6;
 
-/// Share of consecutive matched frames whose times in the other video do not
-/// go backwards: footage shared by copies plays in the same order, while two
-/// different videos that share a few bland frames match at random times.
-pub const MIN_ORDER_AGREEMENT: f64 = 0.75;
+/// Share of the matched frames whose time offset (time in the other video
+/// minus time in this one) lies within [`OFFSET_TOLERANCE_SPACINGS`] of the
+/// median offset. Copies share frames, so their matches line up on one
+/// offset (a trimmed copy: its trim point; a re-encode: zero). Two segments
+/// of one recording, or two different videos with bland frames, look alike
+/// at scattered times; they are not copies.
+pub const MIN_OFFSET_AGREEMENT: f64 = 0.75;
 
-/// Embeddings with a norm below this are flat frames (black, one colour): they
-/// say nothing about the content and are neither indexed nor matched.
+/// The offset tolerance, in sample spacings of the more sparsely sampled
+/// video: a copy's frame matches one of the two source samples around it,
+/// at most one spacing away.
+pub const OFFSET_TOLERANCE_SPACINGS: f64 = 1.0;
+
+/// Below this low-frequency AC energy (the L2 norm of the 64 DCT
+/// coefficients of the 32×32 luma grid, in grey levels) a frame's embedding
+/// is scaled down instead of normalised to unit length. About 2 levels of
+/// grid standard deviation: sensor noise on a flat wall measures ~8 here,
+/// a face in front of a plain wall hundreds.
+pub const EMBEDDING_ENERGY_FLOOR: f64 = 64.0;
+
+/// Embeddings with a norm below this are flat or low-texture frames (black,
+/// one colour, noise on a plain surface; see [`EMBEDDING_ENERGY_FLOOR`]):
+/// they say nothing about the content and are neither indexed nor matched.
 pub const MIN_EMBEDDING_NORM: f32 = 0.5;
 
 /// Durations within this many seconds count as equal when choosing the

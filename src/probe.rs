@@ -52,7 +52,31 @@ pub struct ProbeInfo {
     pub has_audio: bool,
     /// FFmpeg codec name of the first audio stream.
     pub audio_codec: Option<String>,
+    /// The container's and the video stream's tags that say how the video
+    /// was made ([`DEVICE_TAGS`]: make, model, software, encoder, handler,
+    /// brand), keys lowercased; for [`crate::capture`].
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
+
+/// Tags kept in [`ProbeInfo::tags`]: the ones that name the capture device
+/// or the software that wrote the file (QuickTime's `com.apple.quicktime.*`,
+/// Android's `com.android.*`, generic `make`/`model`, `encoder`,
+/// `handler_name`, ISO `major_brand`). Location and dates are not kept.
+pub const DEVICE_TAGS: &[&str] = &[
+    "make",
+    "model",
+    "software",
+    "encoder",
+    "handler_name",
+    "major_brand",
+    "com.apple.quicktime.make",
+    "com.apple.quicktime.model",
+    "com.apple.quicktime.software",
+    "com.android.version",
+    "com.android.manufacturer",
+    "com.android.model",
+];
 
 /// Why a file could not be probed. The text is written to the outputs as the
 /// file's `error`.
@@ -224,6 +248,14 @@ fn describe(input: &Input, file_size: u64) -> Result<ProbeInfo, ProbeError> {
     let audio = input.streams().best(MediaType::Audio);
     let format = input.format();
     let format_name = format.name().to_string();
+    let mut tags = std::collections::BTreeMap::new();
+    // The container's tags first; the video stream's fill what it lacks.
+    for (k, v) in input.metadata().iter().chain(video.metadata().iter()) {
+        let k = k.to_ascii_lowercase();
+        if DEVICE_TAGS.contains(&k.as_str()) && !v.trim().is_empty() {
+            tags.entry(k).or_insert_with(|| v.trim().to_string());
+        }
+    }
     Ok(ProbeInfo {
         container: short_container(&format_name, &format.extensions(), input),
         format_name,
@@ -240,6 +272,7 @@ fn describe(input: &Input, file_size: u64) -> Result<ProbeInfo, ProbeError> {
         frame_count_estimated,
         has_audio: audio.is_some(),
         audio_codec: audio.map(|a| a.parameters().id().name().to_string()),
+        tags,
     })
 }
 

@@ -44,6 +44,9 @@ pub struct VideoRecord {
     pub cluster_id: Option<usize>,
     /// The kept member's path, when this video is a duplicate not kept.
     pub duplicate_of: Option<String>,
+    /// Same-recording-session group (alike videos of the same people that
+    /// share no frames), if any: kept, but planned into one split.
+    pub session_id: Option<usize>,
     /// Why the file could not be read, if it could not.
     pub error: Option<String>,
 }
@@ -91,7 +94,8 @@ impl FramePass {
 pub struct KeyframeEvidence {
     /// Times of the keyframes, seconds from the start.
     pub frame_times_s: Vec<f64>,
-    /// One unit-length embedding per keyframe (the frame pass's definition).
+    /// One embedding per keyframe (the frame pass's definition: unit length,
+    /// shorter on low-texture frames, which dedup ignores).
     pub embeddings: Vec<Vec<f32>>,
 }
 
@@ -116,6 +120,17 @@ impl VideoRecord {
         } else {
             None
         }
+    }
+
+    /// The video's identity embedding (the mean embedding of its main face),
+    /// where the face pass made one.
+    pub fn identity_embedding(&self) -> Option<&[f32]> {
+        self.frames
+            .as_ref()?
+            .faces
+            .as_ref()?
+            .identity_embedding
+            .as_deref()
     }
 
     /// A readable video: probed without error.
@@ -144,6 +159,9 @@ pub enum ConcernKind {
     BrokenSymlink,
     /// A directory that could not be listed.
     UnreadableDirectory,
+    /// The face pass failed on some sampled frames of a readable video (the
+    /// rest of its face summary stands).
+    FaceDetectionFailed,
 }
 
 /// One problem found in the input, named by its file.

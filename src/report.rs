@@ -2,7 +2,8 @@
 //! summary, fake catalog, recommendations, gaps, quality concerns) and the
 //! writing of every output, `inventory.jsonl` (one line per video file),
 //! `report.json`, `dedup_report.json`, `real_sources.jsonl`,
-//! `diversity_balance.json` and `report.html` (rendered elsewhere from these
+//! `diversity_balance.json`, `clip_plan.jsonl`, `fake_jobs.jsonl` and
+//! `report.html` (rendered elsewhere from these
 //! documents), each atomically into the output directory.
 //!
 //! Nothing here depends on timing or on which files were analysed in this run
@@ -76,8 +77,10 @@ struct InventoryLine<'a> {
     frame_pass: Option<&'static str>,
     quality: Option<&'a crate::quality::VideoQuality>,
     faces: Option<&'a crate::faces::FaceSummary>,
+    capture: Option<crate::capture::Capture>,
     cluster_id: Option<usize>,
     duplicate_of: Option<&'a str>,
+    session_id: Option<usize>,
     error: Option<&'a str>,
 }
 
@@ -117,8 +120,10 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
         frame_pass: r.frame_pass().map(|p| p.as_str()),
         quality: r.frames.as_ref().map(|f| &f.quality),
         faces: r.frames.as_ref().and_then(|f| f.faces.as_ref()),
+        capture: p.map(crate::capture::classify),
         cluster_id: r.cluster_id,
         duplicate_of: r.duplicate_of.as_deref(),
+        session_id: r.session_id,
         error: r.error.as_deref(),
     }
 }
@@ -133,6 +138,10 @@ pub struct Outputs {
     pub dedup: DedupReport,
     /// The selection: `real_sources.jsonl` lines and `diversity_balance.json`.
     pub selection: Selection,
+    /// `clip_plan.jsonl`: every planned clip with its split and group.
+    pub clip_plan: Vec<crate::plan::PlannedClip>,
+    /// `fake_jobs.jsonl`: one generation job per planned clip.
+    pub fake_jobs: Vec<crate::stage2::FakeJob>,
     /// `report.html`.
     pub html: String,
 }
@@ -144,6 +153,8 @@ pub const OUTPUT_FILES: &[&str] = &[
     "dedup_report.json",
     "real_sources.jsonl",
     "diversity_balance.json",
+    "clip_plan.jsonl",
+    "fake_jobs.jsonl",
     "report.json",
     "report.html",
 ];
@@ -175,6 +186,18 @@ pub fn write_outputs(out_dir: &Path, records: &[VideoRecord], outputs: &Outputs)
         &out_dir.join("diversity_balance.json"),
         &pretty(&outputs.selection.balance)?,
     )?;
+    let mut plan = Vec::new();
+    for c in &outputs.clip_plan {
+        serde_json::to_writer(&mut plan, c)?;
+        plan.push(b'\n');
+    }
+    write_atomic(&out_dir.join("clip_plan.jsonl"), &plan)?;
+    let mut jobs = Vec::new();
+    for j in &outputs.fake_jobs {
+        serde_json::to_writer(&mut jobs, j)?;
+        jobs.push(b'\n');
+    }
+    write_atomic(&out_dir.join("fake_jobs.jsonl"), &jobs)?;
     write_atomic(&out_dir.join("report.json"), &pretty(&outputs.report)?)?;
     write_atomic(&out_dir.join("report.html"), outputs.html.as_bytes())?;
     Ok(())

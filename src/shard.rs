@@ -188,6 +188,8 @@ pub struct ShardOptions {
     pub seed: u64,
     /// `--allow-faceless`.
     pub allow_faceless: bool,
+    /// `--include-official-test`.
+    pub include_official_test: bool,
     /// Whether the face pass ran.
     pub face_pass_ran: bool,
     /// How the face pass ran, or why it did not.
@@ -479,6 +481,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, jobs: usize, quiet: bool) -> Result<M
                 frames: None,
                 keyframes: None,
                 cluster_id: None,
+                session_id: None,
                 duplicate_of: None,
                 error: None,
             }
@@ -502,7 +505,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, jobs: usize, quiet: bool) -> Result<M
     })?;
     drop(catalog);
     let mut concerns = first.scan_concerns.clone();
-    analyze::add_unreadable_concerns(&records, &mut concerns);
+    analyze::add_record_concerns(&records, &mut concerns);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
@@ -516,6 +519,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, jobs: usize, quiet: bool) -> Result<M
                 budget: opts.budget,
                 clips_per_video_max: opts.clips_per_video_max,
                 seed: opts.seed,
+                include_official_test: opts.include_official_test,
+                allow_faceless: opts.allow_faceless,
             },
             &opts.face_pass,
             opts.face_pass_ran,

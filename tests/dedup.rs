@@ -5,19 +5,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-use common::{read_json, read_jsonl};
-
-fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg {args:?}");
-}
+use common::{ffmpeg, read_json, read_jsonl};
 
 fn transform(src: &Path, out: &Path, args: &[&str]) {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();

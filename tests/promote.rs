@@ -85,6 +85,7 @@ fn entry(stem: &str, start_s: f64, label: &str, split: &str, sha256: String) -> 
         split: split.into(),
         axes: BTreeMap::from([("lighting".to_string(), "low_light".to_string())]),
         sha256,
+        encoding: None,
     }
 }
 

@@ -423,6 +423,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
             frame_count_estimated: false,
             has_audio: true,
             audio_codec: Some("aac".into()),
+            tags: Default::default(),
         });
         // Planted copies: the first CLUSTERS * COPIES real videos, COPIES per cluster.
         let cluster =
@@ -505,6 +506,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
             frames,
             keyframes: None,
             cluster_id: None,
+            session_id: None,
             duplicate_of: None,
             error,
         });
@@ -534,6 +536,8 @@ fn report_of_a_10k_video_catalog_stays_under_5_mb() {
             budget: None,
             clips_per_video_max: engine::policy::DEFAULT_CLIPS_PER_VIDEO_MAX,
             seed: 0,
+            include_official_test: false,
+            allow_faceless: false,
         },
         "face pass off (synthetic catalog)",
         false,

@@ -159,6 +159,7 @@ pub const MEASURED_AXES: &[&str] = &[
     "bitrate",
     "duration",
     "orientation",
+    "capture_device",
     "face_count",
     "face_size",
     "pose",
@@ -166,7 +167,7 @@ pub const MEASURED_AXES: &[&str] = &[
 
 /// Axes the engine would use but can only take from metadata or optional
 /// models: reported as gaps when nothing provides them.
-pub const DEMOGRAPHIC_AXES: &[&str] = &["gender", "age_group"];
+pub const DEMOGRAPHIC_AXES: &[&str] = &["gender", "age_group", "ethnicity"];
 
 /// Resolution tier from the short side of the displayed frame.
 pub fn resolution_tier(width: u32, height: u32) -> &'static str {
@@ -280,6 +281,11 @@ pub fn build(
             .as_ref()
             .map(|p| orientation(p.width, p.height, p.rotation_deg).to_string())
     }));
+    // The recording device; `unknown` is no value, not a category.
+    out.push(measured("capture_device", &|r| {
+        let device = crate::capture::classify(r.probe.as_ref()?).device;
+        (device != crate::capture::Device::Unknown).then(|| device.as_str().to_string())
+    }));
     let faces = |r: &VideoRecord| r.frames.as_ref().and_then(|f| f.faces.clone());
     if face_pass_ran {
         let from_faces = |name: &str, f: &dyn Fn(&VideoRecord) -> Option<String>| {
@@ -300,12 +306,14 @@ pub fn build(
         for (axis, meta_keys) in [
             ("gender", &["gender", "sex"][..]),
             ("age_group", &["age_group"][..]),
+            ("ethnicity", &["ethnicity", "race"][..]),
         ] {
             let estimate = |r: &VideoRecord| -> Option<String> {
                 let f = faces(r)?;
                 let (v, c) = match axis {
                     "gender" => f.gender.map(|e| (name_of(&e.value), e.confidence))?,
-                    _ => f.age_group.map(|e| (name_of(&e.value), e.confidence))?,
+                    "age_group" => f.age_group.map(|e| (name_of(&e.value), e.confidence))?,
+                    _ => f.ethnicity.map(|e| (e.value, e.confidence))?,
                 };
                 (c >= DEMOGRAPHIC_MIN_CONFIDENCE).then_some(v)
             };
@@ -328,6 +336,10 @@ pub fn build(
                 reason: "the face pass did not run (--no-faces, or its models are missing: run `make models`)".into(),
             });
         }
+        gaps.push(Gap {
+            axis: "usable_face".into(),
+            reason: "the face pass did not run: real sources were not checked for a face that face-swap and reenactment generators can use".into(),
+        });
     }
     // Metadata categories: string attributes with a handful of values.
     let mut keys: BTreeSet<String> = BTreeSet::new();
@@ -338,6 +350,7 @@ pub fn build(
         let merged = |axis: &str| out.iter().any(|a: &Axis| a.name == axis && a.estimated());
         if (key == "gender" || key == "sex") && merged("gender")
             || key == "age_group" && merged("age_group")
+            || (key == "ethnicity" || key == "race") && merged("ethnicity")
         {
             continue;
         }
@@ -354,12 +367,29 @@ pub fn build(
         out.push(Axis::new(&name, AxisSource::Metadata { key }, values));
     }
     for d in DEMOGRAPHIC_AXES {
-        if !out.iter().any(|a| a.name == *d) {
+        let from_metadata = |a: &Axis| match &a.source {
+            AxisSource::Metadata { key } => match *d {
+                "gender" => key == "gender" || key == "sex",
+                "ethnicity" => key == "ethnicity" || key == "race",
+                _ => key == d,
+            },
+            _ => false,
+        };
+        if !out.iter().any(|a| a.name == *d || from_metadata(a)) {
+            let reason = if *d == "ethnicity" {
+                crate::faces::ETHNICITY_GAP_REASON.to_string()
+            } else if face_pass_ran {
+                format!(
+                    "no dataset metadata gives `{d}` for these videos and no age/gender estimate reached confidence {DEMOGRAPHIC_MIN_CONFIDENCE}"
+                )
+            } else {
+                format!(
+                    "no dataset metadata gives `{d}` for these videos and the face pass (which estimates it) did not run"
+                )
+            };
             gaps.push(Gap {
                 axis: d.to_string(),
-                reason: format!(
-                    "no dataset metadata gives `{d}` for these videos and no age/gender model is installed (models/genderage/genderage.onnx)"
-                ),
+                reason,
             });
         }
     }

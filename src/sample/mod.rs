@@ -47,6 +47,13 @@ pub struct SampleOptions {
     pub clips_per_video_max: usize,
     /// Seed for tie-breaking.
     pub seed: u64,
+    /// Let official test/val videos (and their people and footage) be
+    /// fake-generation sources (`--include-official-test`); the split plan
+    /// then keeps them in their official split.
+    pub include_official_test: bool,
+    /// Keep videos without a usable face (`--allow-faceless`): by default a
+    /// real source must show a face generators can use.
+    pub allow_faceless: bool,
 }
 
 /// The sampler's result.
@@ -89,9 +96,166 @@ pub struct Pick {
     /// Identity shown, where known (for the split planner).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+    /// Same-recording-session group, if any (for the split planner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<usize>,
+    /// The dataset's official split, where it has one (only official test
+    /// or val videos with `--include-official-test` are picked from those).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub official_split: Option<String>,
+    /// Path relative to the dataset root (`/`-joined), for stable clip ids.
+    #[serde(skip)]
+    pub rel_path: String,
 }
 
-/// Whether a record can be a real source, and if not why (for the report).
+/// Exclusion reason: an official test or validation video.
+pub const OFFICIAL_HOLDOUT: &str = "official test/val video (--include-official-test to use it)";
+/// Exclusion reason: the person of an official test or validation video.
+pub const HOLDOUT_IDENTITY: &str = "same person as an official test/val video";
+/// Exclusion reason: a copy of an official test or validation video.
+pub const HOLDOUT_FOOTAGE: &str = "same footage or recording session as an official test/val video";
+
+/// Exclusion reasons of videos without a usable face (see
+/// [`crate::faces::usability`]), by [`crate::faces::UnusableReason::code`].
+const NO_USABLE_FACE: &[(&str, &str)] = &[
+    ("no_face", "no usable face: no face in the sampled frames"),
+    (
+        "face_too_rare",
+        "no usable face: a face in too few of the sampled frames",
+    ),
+    (
+        "face_too_small",
+        "no usable face: the face is too small for face-swap generators",
+    ),
+    (
+        "face_detection_failed",
+        "no usable face: face detection failed on too many frames",
+    ),
+];
+
+/// Exclusion reason of a video the face pass gave no summary for.
+pub const NO_FACE_SUMMARY: &str = "no usable face: the face pass gave no result";
+
+/// Why `r` is not a usable fake-generation source by its faces, if it is not.
+fn face_exclusion(r: &VideoRecord) -> Option<&'static str> {
+    let Some(faces) = r.frames.as_ref().and_then(|f| f.faces.as_ref()) else {
+        return Some(NO_FACE_SUMMARY);
+    };
+    let p = r.probe.as_ref()?;
+    let height = crate::faces::display_height(p.width, p.height, p.rotation_deg);
+    let reason = crate::faces::usability(faces, height).err()?;
+    NO_USABLE_FACE
+        .iter()
+        .find(|(code, _)| *code == reason.code())
+        .map(|(_, why)| *why)
+        .or(Some(NO_FACE_SUMMARY))
+}
+
+/// Whether a record is in its dataset's official test or validation split.
+pub fn officially_held_out(r: &VideoRecord) -> bool {
+    matches!(r.labels.official_split.as_deref(), Some("test" | "val"))
+}
+
+/// Why each record is not a candidate (None: a candidate). Beyond
+/// [`exclusion`]: when the face pass ran and faceless videos are not
+/// allowed, a video without a usable face; unless `include_official_test`,
+/// an official test or validation video, and every video of its person
+/// (metadata identity, or matching identity embeddings), duplicate cluster
+/// or recording session, so no benchmark test identity leaks into training
+/// fakes.
+pub fn exclusions(
+    records: &[VideoRecord],
+    opts: &SampleOptions,
+    face_pass_ran: bool,
+) -> Vec<Option<&'static str>> {
+    let mut out: Vec<Option<&'static str>> = records.iter().map(exclusion).collect();
+    if face_pass_ran && !opts.allow_faceless {
+        for (i, r) in records.iter().enumerate() {
+            if out[i].is_none() {
+                out[i] = face_exclusion(r);
+            }
+        }
+    }
+    if opts.include_official_test {
+        return out;
+    }
+    let held: Vec<usize> = (0..records.len())
+        .filter(|&i| officially_held_out(&records[i]) && !records[i].is_mask())
+        .collect();
+    if held.is_empty() {
+        return out;
+    }
+    // People: metadata identities (a fake's target and source), per dataset.
+    let mut people: std::collections::BTreeSet<(&str, &str)> = Default::default();
+    let mut clusters: std::collections::BTreeSet<usize> = Default::default();
+    let mut sessions: std::collections::BTreeSet<usize> = Default::default();
+    for &i in &held {
+        let r = &records[i];
+        for id in [
+            r.labels.identity.as_deref(),
+            r.labels.attrs.get("source_identity").map(String::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            people.insert((r.dataset.as_str(), id));
+        }
+        clusters.extend(r.cluster_id);
+        sessions.extend(r.session_id);
+    }
+    // People by face: group the identity embeddings of the remaining
+    // candidates with those of the held-out real videos.
+    let pool: Vec<usize> = (0..records.len())
+        .filter(|&i| {
+            out[i].is_none()
+                || officially_held_out(&records[i])
+                    && records[i].is_readable()
+                    && records[i].labels.label != Label::Fake
+        })
+        .collect();
+    let embeddings: Vec<Option<&[f32]>> = pool
+        .iter()
+        .map(|&i| records[i].identity_embedding())
+        .collect();
+    let groups = group_by_embedding(&embeddings, policy::IDENTITY_MATCH_MIN_COS);
+    let held_faces: std::collections::BTreeSet<usize> = pool
+        .iter()
+        .zip(&groups)
+        .filter(|(&i, _)| officially_held_out(&records[i]))
+        .filter_map(|(_, g)| *g)
+        .collect();
+    let face_group: BTreeMap<usize, usize> = pool
+        .iter()
+        .zip(&groups)
+        .filter_map(|(&i, g)| g.map(|g| (i, g)))
+        .collect();
+    for (i, r) in records.iter().enumerate() {
+        if out[i].is_some() {
+            continue;
+        }
+        out[i] = if officially_held_out(r) {
+            Some(OFFICIAL_HOLDOUT)
+        } else if r
+            .labels
+            .identity
+            .as_deref()
+            .is_some_and(|id| people.contains(&(r.dataset.as_str(), id)))
+            || face_group.get(&i).is_some_and(|g| held_faces.contains(g))
+        {
+            Some(HOLDOUT_IDENTITY)
+        } else if r.cluster_id.is_some_and(|c| clusters.contains(&c))
+            || r.session_id.is_some_and(|s| sessions.contains(&s))
+        {
+            Some(HOLDOUT_FOOTAGE)
+        } else {
+            None
+        };
+    }
+    out
+}
+
+/// Whether a record can be a real source by itself, and if not why (for the
+/// report); [`exclusions`] adds the official holdout.
 pub fn exclusion(r: &VideoRecord) -> Option<&'static str> {
     if !r.is_readable() {
         Some("unreadable")
@@ -133,15 +297,10 @@ fn identities(records: &[VideoRecord], cands: &[usize]) -> Vec<Option<String>> {
         .iter()
         .map(|&i| {
             let r = &records[i];
-            if r.labels.identity.is_some() {
-                return None;
-            }
-            r.frames
-                .as_ref()?
-                .faces
-                .as_ref()?
-                .identity_embedding
-                .as_deref()
+            r.labels
+                .identity
+                .is_none()
+                .then(|| r.identity_embedding())?
         })
         .collect();
     let groups = group_by_embedding(&embeddings, policy::IDENTITY_MATCH_MIN_COS);
@@ -160,8 +319,9 @@ fn identities(records: &[VideoRecord], cands: &[usize]) -> Vec<Option<String>> {
 
 /// Select the real sources.
 pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool) -> Selection {
+    let why_not = exclusions(records, opts, face_pass_ran);
     let cands: Vec<usize> = (0..records.len())
-        .filter(|&i| exclusion(&records[i]).is_none())
+        .filter(|&i| why_not[i].is_none())
         .collect();
     let (axes, mut gaps) = axes::build(records, &cands, face_pass_ran);
     gaps.extend(
@@ -188,15 +348,30 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
     let primary: Vec<bool> = (0..axes.len())
         .map(|a| active[a] && (axes[a].is_metadata() || a == dataset_axis))
         .collect();
-    let budget = targets::budget(&axes, &available, &primary_order, cands.len(), opts.budget);
-    let quotas = targets::quotas(&axes, &available, dataset_axis, budget.total);
-
     let names = identities(records, &cands);
     let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
     for n in names.iter().flatten() {
         let next = ids.len();
         ids.entry(n.as_str()).or_insert(next);
     }
+    let mut per_identity = vec![0usize; ids.len()];
+    for n in names.iter().flatten() {
+        per_identity[ids[n.as_str()]] += 1;
+    }
+    let people = targets::People {
+        per_identity,
+        unknown: names.iter().filter(|n| n.is_none()).count(),
+        cap_share: policy::IDENTITY_CAP_SHARE,
+    };
+    let budget = targets::budget(
+        &axes,
+        &available,
+        &primary_order,
+        cands.len(),
+        opts.budget,
+        &people,
+    );
+    let quotas = targets::quotas(&axes, &available, dataset_axis, budget.total);
     let quality = |c: usize| -> f64 {
         let r = &records[cands[c]];
         let p = r.probe.as_ref().expect("readable");
@@ -214,7 +389,7 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
         primary_order,
         dataset_axis,
         identity: names.iter().map(|n| n.as_deref().map(|n| ids[n])).collect(),
-        identity_cap: ((budget.total as f64 * policy::IDENTITY_CAP_SHARE).ceil() as usize).max(1),
+        identity_cap: people.cap(budget.total),
         keys: (0..cands.len())
             .map(|c| (quality(c), seeded_hash(opts.seed, &records[cands[c]].path)))
             .collect(),
@@ -241,10 +416,8 @@ pub fn select(records: &[VideoRecord], opts: &SampleOptions, face_pass_ran: bool
     let picks = picks(records, &cands, &problem, &tally, &available, &names, opts);
     let expected_clips = picks.iter().map(|p| p.extract_clips).sum();
     let mut excluded: BTreeMap<String, usize> = BTreeMap::new();
-    for r in records {
-        if let Some(why) = exclusion(r) {
-            *excluded.entry(why.to_string()).or_insert(0) += 1;
-        }
+    for why in why_not.iter().flatten() {
+        *excluded.entry(why.to_string()).or_insert(0) += 1;
     }
     let balance = document::build(&document::Inputs {
         problem: &problem,
@@ -337,6 +510,9 @@ fn picks(
                 clips,
                 cluster_id: r.cluster_id,
                 identity: identities[c].clone(),
+                session_id: r.session_id,
+                official_split: r.labels.official_split.clone(),
+                rel_path: r.rel_path.clone(),
             }
         })
         .collect()

@@ -6,6 +6,50 @@
 use crate::policy;
 use crate::sample::axes::Axis;
 
+/// The candidates' people: how many candidates show each known person, how
+/// many show nobody known, and the largest share of a selection one person
+/// may take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct People {
+    /// Candidates per identity.
+    pub per_identity: Vec<usize>,
+    /// Candidates without an identity.
+    pub unknown: usize,
+    /// At most this share of a selection per identity (at least one video).
+    pub cap_share: f64,
+}
+
+impl People {
+    /// Most selected videos of one identity in a selection of `total`.
+    pub fn cap(&self, total: usize) -> usize {
+        ((total as f64 * self.cap_share).ceil() as usize).max(1)
+    }
+
+    /// Most videos a selection of `total` can hold under the identity cap.
+    pub fn capacity(&self, total: usize) -> usize {
+        let cap = self.cap(total);
+        self.per_identity.iter().map(|&n| n.min(cap)).sum::<usize>() + self.unknown
+    }
+
+    /// The largest total up to `total` the identity cap can fill.
+    pub fn feasible(&self, total: usize) -> usize {
+        // Capacity at cap c: Σ min(n, c) + unknown, from sorted counts and
+        // their prefix sums (a scan of totals stays cheap at 100k videos).
+        let mut sorted = self.per_identity.clone();
+        sorted.sort_unstable();
+        let mut prefix = vec![0usize; sorted.len() + 1];
+        for (i, &n) in sorted.iter().enumerate() {
+            prefix[i + 1] = prefix[i] + n;
+        }
+        let capacity = |t: usize| {
+            let cap = self.cap(t);
+            let below = sorted.partition_point(|&n| n <= cap);
+            prefix[below] + cap * (sorted.len() - below) + self.unknown
+        };
+        (0..=total).rev().find(|&t| capacity(t) >= t).unwrap_or(0)
+    }
+}
+
 /// The total to select and why, in words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Budget {
@@ -79,12 +123,15 @@ pub fn budget(
     primary: &[usize],
     candidates: usize,
     requested: Option<usize>,
+    people: &People,
 ) -> Budget {
-    match requested {
-        Some(b) => Budget {
-            total: b.min(candidates),
-            reason: format!("--budget {b} (capped at the {candidates} candidates)"),
-        },
+    let derived = match requested {
+        Some(b) => {
+            return Budget {
+                total: b.min(candidates),
+                reason: format!("--budget {b} (capped at the {candidates} candidates)"),
+            }
+        }
         None if primary.is_empty() => Budget {
             total: candidates,
             reason:
@@ -120,7 +167,24 @@ pub fn budget(
                 ),
             }
         }
+    };
+    // No more than the per-person cap lets the candidates fill.
+    let feasible = people.feasible(derived.total);
+    if feasible < derived.total {
+        return Budget {
+            total: feasible,
+            reason: format!(
+                "{}; lowered from {} to {feasible} because at most {} video{} of one person may be selected ({}% of the selection) and the candidates show {} known people",
+                derived.reason,
+                derived.total,
+                people.cap(feasible),
+                if people.cap(feasible) == 1 { "" } else { "s" },
+                people.cap_share * 100.0,
+                people.per_identity.len()
+            ),
+        };
     }
+    derived
 }
 
 /// Quotas per axis and category. The dataset axis first; an axis known for
@@ -204,7 +268,12 @@ mod tests {
         assert_eq!(q[0], vec![3, 3]);
         // Dataset a's quota is 3, so the scene axis shares 3: 2 in, 1 out.
         assert_eq!(q[1], vec![2, 1]);
-        let b = budget(&axes, &available, &[0, 1], 12, None);
+        let nobody = People {
+            per_identity: Vec::new(),
+            unknown: 12,
+            cap_share: 0.1,
+        };
+        let b = budget(&axes, &available, &[0, 1], 12, None, &nobody);
         // scene: capacity min(3, 2) + 1 = 3 over a third of the candidates: 9;
         // dataset: 4 + 8 → 4 + 8 = 12. The scene bounds it.
         assert_eq!(b.total, 9);
@@ -213,6 +282,24 @@ mod tests {
             "{}",
             b.reason
         );
-        assert_eq!(budget(&axes, &available, &[0], 12, Some(40)).total, 12);
+        assert_eq!(
+            budget(&axes, &available, &[0], 12, Some(40), &nobody).total,
+            12
+        );
+        // Three people in all 12 candidates: one each up to a total of 10,
+        // so the derived 9 is lowered to 3.
+        let three = People {
+            per_identity: vec![4, 4, 4],
+            unknown: 0,
+            cap_share: 0.1,
+        };
+        let b = budget(&axes, &available, &[0, 1], 12, None, &three);
+        assert_eq!(b.total, 3, "{}", b.reason);
+        assert!(b.reason.contains("lowered from 9 to 3"), "{}", b.reason);
+        // An explicit budget is kept (the shortfall is reported instead).
+        assert_eq!(
+            budget(&axes, &available, &[0], 12, Some(9), &three).total,
+            9
+        );
     }
 }

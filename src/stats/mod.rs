@@ -198,13 +198,16 @@ pub struct FrameStats {
     /// [`FrameSums::block_edge_sum`], [`BLOCKINESS_REG_LEVELS`]). ≈1 for clean
     /// video, > 1 when compression blocks show.
     pub blockiness: f64,
-    /// Unit-length (L2) 64-value embedding for near-duplicate search: the
-    /// orthonormal 2-D DCT-II of the 32×32 grid ([`FrameSums::grid`]), its 64
-    /// lowest-frequency coefficients in JPEG zig-zag order after skipping DC.
-    /// Skipping DC and normalising makes it invariant to brightness and
+    /// 64-value embedding for near-duplicate search: the orthonormal 2-D
+    /// DCT-II of the 32×32 grid ([`FrameSums::grid`]), its 64
+    /// lowest-frequency coefficients in JPEG zig-zag order after skipping DC,
+    /// divided by their L2 norm, or by
+    /// [`crate::policy::EMBEDDING_ENERGY_FLOOR`] when the norm is smaller (so
+    /// a low-texture frame's embedding is shorter than one and dedup ignores
+    /// it). Skipping DC and normalising makes it invariant to brightness and
     /// contrast changes; the 32×32 area average makes it survive rescaling
     /// and re-encoding. All zeros for a flat frame. Compare with the dot
-    /// product (cosine similarity).
+    /// product (cosine similarity) or L2 distance.
     pub embedding: Vec<f32>,
 }
 
@@ -584,7 +587,9 @@ pub fn embedding_from_grid(grid: &[u8]) -> Vec<f32> {
     if norm < 1e-9 {
         return vec![0.0; EMBEDDING_DIM];
     }
-    vals.iter().map(|x| (x / norm) as f32).collect()
+    // A low-texture frame keeps a norm below one: its shape is mostly noise.
+    let scale = norm.max(crate::policy::EMBEDDING_ENERGY_FLOOR);
+    vals.iter().map(|x| (x / scale) as f32).collect()
 }
 
 #[cfg(test)]
@@ -818,6 +823,21 @@ mod tests {
 
     fn cosine(a: &[f32], b: &[f32]) -> f32 {
         a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn low_texture_grids_give_short_embeddings() {
+        let norm = |e: &[f32]| e.iter().map(|x| x * x).sum::<f32>().sqrt();
+        // One grey level of checkerboard noise on a flat wall.
+        let faint: Vec<u8> = (0..GRID_CELLS)
+            .map(|i| 128 + u8::from((i / GRID_SIDE as usize + i).is_multiple_of(3)))
+            .collect();
+        assert!(norm(&embedding_from_grid(&faint)) < 0.5);
+        // A soft horizontal gradient (48 levels across the frame): texture.
+        let ramp: Vec<u8> = (0..GRID_CELLS)
+            .map(|i| 100 + (i % GRID_SIDE as usize * 3 / 2) as u8)
+            .collect();
+        assert!((norm(&embedding_from_grid(&ramp)) - 1.0).abs() < 1e-4);
     }
 
     #[test]

@@ -6,6 +6,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Run the `ffmpeg` CLI quietly with `args` (overwriting outputs); panics
+/// naming the arguments when it fails.
+pub fn ffmpeg(args: &[&str]) {
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg runs")
+        .success();
+    assert!(ok, "ffmpeg {args:?}");
+}
+
 /// Encode `seconds` of the lavfi `source` (e.g. `testsrc2=s=320x240:r=25`)
 /// to `path` with extra output arguments (codec etc.; libx264 by default).
 pub fn make_video(path: &Path, source: &str, seconds: f64, out_args: &[&str]) {
