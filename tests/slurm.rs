@@ -18,14 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const OUTPUTS: [&str; 6] = [
-    "inventory.jsonl",
-    "dedup_report.json",
-    "real_sources.jsonl",
-    "diversity_balance.json",
-    "report.json",
-    "report.html",
-];
+/// Every output of a run (the merge writes the same set).
+const OUTPUTS: &[&str] = engine::report::OUTPUT_FILES;
 
 /// Why this machine cannot run the test, if it cannot.
 fn unavailable() -> Option<String> {
@@ -123,7 +117,9 @@ fn start_cluster(dir: &Path) -> (Daemons, PathBuf) {
         .collect();
     std::fs::write(munge.join("munge.key"), key).unwrap();
     set_mode(&munge.join("munge.key"), 0o400);
-    set_mode(&munge, 0o700);
+    // munged refuses a socket directory that others cannot search ("execute
+    // permissions for all required"), and one that others can write.
+    set_mode(&munge, 0o755);
     chown_munge(&munge);
     let socket = munge.join("munge.socket");
     let munged = Command::new("setpriv")
@@ -138,11 +134,20 @@ fn start_cluster(dir: &Path) -> (Daemons, PathBuf) {
             munge.join("munged.seed").display()
         ))
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("munged.stderr")).unwrap())
         .spawn()
         .expect("start munged");
     daemons.0.push(("munged", munged));
-    wait_for(|| socket.exists(), 20, "munged's socket");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        let exited = daemons.0[0].1.try_wait().ok().flatten();
+        assert!(
+            exited.is_none() && Instant::now() < deadline,
+            "munged did not start ({exited:?}):\n{}",
+            tail(&dir.join("munged.stderr"))
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     let state = dir.join("state");
     let spool = dir.join("spool");
