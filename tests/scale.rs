@@ -301,14 +301,8 @@ fn small_folders(root: &Path, dfdc: &Path) {
     );
 }
 
-const OUTPUTS: [&str; 6] = [
-    "inventory.jsonl",
-    "dedup_report.json",
-    "real_sources.jsonl",
-    "diversity_balance.json",
-    "report.json",
-    "report.html",
-];
+/// Every output of a run (the merge writes the same set).
+const OUTPUTS: &[&str] = engine::report::OUTPUT_FILES;
 
 #[test]
 fn fake_sample_shards_and_merge() {
