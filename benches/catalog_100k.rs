@@ -43,6 +43,9 @@ const SHARDS: usize = 3;
 const FRAMES: usize = engine::frames::DEFAULT_FRAMES;
 /// Values per frame embedding (the frame pass's definition).
 const EMBEDDING_DIM: usize = 64;
+/// Per-value spread of a video's frames around its centre (as in
+/// `benches/dedup_index.rs`).
+const FRAME_SPREAD: f32 = 0.15;
 /// One real in this many has a near-copy in the catalog.
 const NEAR_COPY_EVERY: usize = 50;
 /// Noise added to a derived embedding value (fakes, near-copies): small
@@ -81,11 +84,19 @@ fn unit_vector(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x /= n);
 }
 
-fn random_embeddings(rng: &mut Rng) -> Vec<Vec<f32>> {
+/// One video's frame embeddings: a random centre in [-1, 1]^64 and each
+/// frame the centre plus uniform noise of ±[`FRAME_SPREAD`], normalised
+/// (the frames of one clip are alike; the shape `benches/dedup_index.rs`
+/// measured the index on).
+fn video_embeddings(rng: &mut Rng) -> Vec<Vec<f32>> {
+    let centre: Vec<f32> = (0..EMBEDDING_DIM)
+        .map(|_| 2.0 * rng.unit() as f32 - 1.0)
+        .collect();
     (0..FRAMES)
         .map(|_| {
-            let mut v: Vec<f32> = (0..EMBEDDING_DIM)
-                .map(|_| rng.unit() as f32 - 0.5)
+            let mut v: Vec<f32> = centre
+                .iter()
+                .map(|c| c + FRAME_SPREAD * (2.0 * rng.unit() as f32 - 1.0))
                 .collect();
             unit_vector(&mut v);
             v
@@ -196,7 +207,7 @@ fn corpus(n: usize, root: &Path) -> (Vec<VideoRecord>, Vec<FramePass>) {
         let emb = if i % NEAR_COPY_EVERY == 1 {
             derived(&real_embeddings[i - 1], &mut rng)
         } else {
-            random_embeddings(&mut rng)
+            video_embeddings(&mut rng)
         };
         let rel = format!("dfdc_train_part_{}/real_{i:06}.mp4", i % 50);
         let labels = LabelInfo {
