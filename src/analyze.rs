@@ -6,7 +6,7 @@
 //! label every root → plan each file's pass ([`plan_passes`]: every real
 //! and unlabelled video gets the frame pass, fakes beyond the
 //! `--fake-sample` draw per dataset × method the keyframe pass) → probe
-//! (catalog stage `probe@1`) → sample and measure frames and faces (catalog
+//! (catalog stage `probe@2`) → sample and measure frames and faces (catalog
 //! stage `frames@…`) or keyframes (`keyframes@…`) → [`conclude`]: dedup,
 //! selection, fake catalog, recommendations and the documents → write
 //! `inventory.jsonl`, `dedup_report.json`, `real_sources.jsonl`,
