@@ -163,6 +163,11 @@ fn frame_summary(embeddings: Vec<Vec<f32>>, rng: &mut Rng) -> FrameSummary {
                 colorfulness: 10.0 + rng.unit() * 50.0,
                 blockiness: 1.0 + rng.unit() * 0.3,
                 embedding: e.clone(),
+                neutral_rgb: None,
+                neutral_share: 0.0,
+                sky_share: 0.0,
+                si_cells: Vec::new(),
+                shift_px: None,
             }
         })
         .collect();
@@ -171,6 +176,7 @@ fn frame_summary(embeddings: Vec<Vec<f32>>, rng: &mut Rng) -> FrameSummary {
         frame_times_s: frame_times(),
         embeddings,
         faces: None,
+        scene: None,
         thumbnail_jpeg_b64: None,
     }
 }

@@ -10,6 +10,11 @@
 //   [0, 256)      luma histogram
 //   [256, 274)    nine u64 sums as (lo, hi) pairs, see S_* below
 //   [288, 1312)   32x32 area-averaged grid (one value 0..255 per word)
+//   [1312, 2336)  the next frame's 32x32 grid
+//   [2336, 2346)  near-neutral R, G, B sums and count, sky-band sky count
+//                 (five u64 pairs, S_NEUTRAL..)
+//   [2346, 2602)  per background cell (8x8 cells of the analysis image):
+//                 Sobel magnitude sum, then squared-magnitude sum (u64 pairs)
 // Sums larger than a u32 are accumulated as u64 (lo, hi) pairs: each
 // workgroup first reduces into workgroup memory (fits in u32), then one
 // thread adds to the pair with carry (add_u64). Signed sums are stored with
@@ -26,6 +31,22 @@ const S_YB: u32 = 270u;      // sum of (yb2 + YB2_OFFSET)
 const S_YBSQ: u32 = 272u;    // sum of yb2^2
 const GRID_OFF: u32 = 288u;
 const GRID_SIDE: u32 = 32u;
+const NEXT_GRID_OFF: u32 = 1312u;
+const S_NEUTRAL: u32 = 2336u; // R, G, B, count: four u64 pairs
+const S_SKY: u32 = 2344u;
+const SI_OFF: u32 = 2346u;    // SI_CELL_COUNT magnitude sums, then squares
+const SI_CELLS: u32 = 8u;
+const SI_CELL_COUNT: u32 = 64u;
+
+// Near-neutral and sky pixel rules (must match is_near_neutral / is_sky and
+// their constants in src/stats/mod.rs).
+const NEUTRAL_MIN_LEVEL: u32 = 32u;
+const NEUTRAL_MAX_LEVEL: u32 = 250u;
+const NEUTRAL_MAX_SATURATION_PCT: u32 = 75u;
+const NEUTRAL_MAX_LOCUS_DEVIATION_PCT: u32 = 6u;
+const SKY_BLUE_MARGIN: u32 = 20u;
+const SKY_BLUE_MIN_LEVEL: u32 = 80u;
+const SKY_WHITE_MIN_LEVEL: u32 = 215u;
 
 const LAP_OFFSET: i32 = 1020;  // |L| <= 4*255
 const RG_OFFSET: i32 = 255;    // |R - G| <= 255
@@ -53,7 +74,7 @@ struct FrameParams {
     ana_off: u32,       // word offset of the analysis image in `ana`
     ana_next_off: u32,  // word offset of the next frame's analysis image
     out_off: u32,       // word offset of this frame's results in `out`
-    _pad0: u32,
+    sky_n: u32,         // thumbnail pixels in the sky band (the top rows)
     _pad1: u32,
     _pad2: u32,
     _pad3: u32,
@@ -65,7 +86,9 @@ struct FrameParams {
 @group(0) @binding(3) var<storage, read_write> out: array<atomic<u32>>;
 
 var<workgroup> wg_hist: array<atomic<u32>, 256>;
-var<workgroup> wg_sum: array<atomic<u32>, 4>;
+var<workgroup> wg_sum: array<atomic<u32>, 8>;
+var<workgroup> wg_si_sum: array<atomic<u32>, 64>;
+var<workgroup> wg_si_sq: array<atomic<u32>, 64>;
 
 // Byte `i` of `input`.
 fn px(i: u32) -> u32 {
@@ -116,7 +139,7 @@ fn bin(i: u32, native: u32, outn: u32) -> vec2<u32> {
 }
 
 fn clear_wg_sums(lid: u32) {
-    if (lid < 4u) {
+    if (lid < 8u) {
         atomicStore(&wg_sum[lid], 0u);
     }
 }
@@ -231,9 +254,12 @@ fn resample_one(p: FrameParams, job: u32, i: u32) {
     if (job == 1u) {
         src = p.next_off;
     }
-    if (job == 2u) {
+    if (job >= 2u) {
         ow = GRID_SIDE;
         oh = GRID_SIDE;
+    }
+    if (job == 3u) {
+        src = p.next_off;
     }
     if (i >= ow * oh) {
         return;
@@ -251,8 +277,10 @@ fn resample_one(p: FrameParams, job: u32, i: u32) {
         ana[p.ana_off + i] = v;
     } else if (job == 1u) {
         ana[p.ana_next_off + i] = v;
-    } else {
+    } else if (job == 2u) {
         atomicStore(&out[p.out_off + GRID_OFF + i], v);
+    } else {
+        atomicStore(&out[p.out_off + NEXT_GRID_OFF + i], v);
     }
 }
 
@@ -270,15 +298,38 @@ fn resample_pass(
     resample_one(p, wg.y, gid.x);
 }
 
-// The 32x32 embedding grid, one thread per cell (its own dispatch of 16
-// workgroups per frame rather than a third job of the analysis dispatch,
-// whose ~900 mostly idle workgroups per frame cost time on lavapipe).
+// The 32x32 embedding grid (wg.y 0) and the next frame's (wg.y 1), one
+// thread per cell (its own dispatch of 16 workgroups per frame and grid
+// rather than more jobs of the analysis dispatch, whose ~900 mostly idle
+// workgroups per frame cost time on lavapipe).
 @compute @workgroup_size(64)
 fn grid_pass(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(workgroup_id) wg: vec3<u32>,
 ) {
-    resample_one(params[wg.z], 2u, gid.x);
+    let p = params[wg.z];
+    if (wg.y == 1u && p.has_next == 0u) {
+        return;
+    }
+    resample_one(p, 2u + wg.y, gid.x);
+}
+
+// Background cell index along an axis of n analysis pixels (si_cell in
+// src/stats/mod.rs).
+fn si_cell(x: u32, n: u32) -> u32 {
+    return (SI_CELLS * x + SI_CELLS - 1u) / n;
+}
+
+// Exact floor(sqrt(v)) for v < 2^24 (isqrt in src/stats/mod.rs).
+fn isqrt(v: u32) -> u32 {
+    var s = u32(sqrt(f32(v)));
+    while (s * s > v) {
+        s -= 1u;
+    }
+    while ((s + 1u) * (s + 1u) <= v) {
+        s += 1u;
+    }
+    return s;
 }
 
 // Laplacian and motion sums over the analysis image: one thread per column
@@ -293,6 +344,8 @@ fn analysis_pass(
 ) {
     let p = params[wg.z];
     clear_wg_sums(lid);
+    atomicStore(&wg_si_sum[lid], 0u);
+    atomicStore(&wg_si_sq[lid], 0u);
     workgroupBarrier();
 
     var lap = 0u;
@@ -300,35 +353,67 @@ fn analysis_pass(
     var mot = 0u;
     let x = gid.x;
     let y0 = wg.y * ANA_ROWS;
+    // Sobel sums of the current background cell, flushed to workgroup
+    // memory when the rows move into the next cell.
+    var cell = SI_CELL_COUNT;
+    var si = 0u;
+    var sisq = 0u;
     if (x < p.aw && y0 < p.ah) {
         let y1 = min(y0 + ANA_ROWS, p.ah);
+        let cx = si_cell(x, p.aw);
         for (var y = y0; y < y1; y++) {
             let i = y * p.aw + x;
             let c = ana[p.ana_off + i];
             if (x > 0u && y > 0u && x + 1u < p.aw && y + 1u < p.ah) {
-                let l = 4 * i32(c)
-                    - i32(ana[p.ana_off + i - p.aw])
-                    - i32(ana[p.ana_off + i + p.aw])
-                    - i32(ana[p.ana_off + i - 1u])
-                    - i32(ana[p.ana_off + i + 1u]);
+                let up = i32(ana[p.ana_off + i - p.aw]);
+                let down = i32(ana[p.ana_off + i + p.aw]);
+                let left = i32(ana[p.ana_off + i - 1u]);
+                let right = i32(ana[p.ana_off + i + 1u]);
+                let l = 4 * i32(c) - up - down - left - right;
                 lap += u32(l + LAP_OFFSET);
                 lapsq += u32(l * l);
+                let ul = i32(ana[p.ana_off + i - p.aw - 1u]);
+                let ur = i32(ana[p.ana_off + i - p.aw + 1u]);
+                let dl = i32(ana[p.ana_off + i + p.aw - 1u]);
+                let dr = i32(ana[p.ana_off + i + p.aw + 1u]);
+                let gx = ur + 2 * right + dr - ul - 2 * left - dl;
+                let gy = dl + 2 * down + dr - ul - 2 * up - ur;
+                let m = isqrt(u32(gx * gx + gy * gy));
+                let here = si_cell(y, p.ah) * SI_CELLS + cx;
+                if (here != cell) {
+                    if (cell < SI_CELL_COUNT) {
+                        atomicAdd(&wg_si_sum[cell], si);
+                        atomicAdd(&wg_si_sq[cell], sisq);
+                    }
+                    cell = here;
+                    si = 0u;
+                    sisq = 0u;
+                }
+                si += m;
+                sisq += m * m;
             }
             if (p.has_next != 0u) {
                 mot += absdiff(c, ana[p.ana_next_off + i]);
             }
         }
     }
-    // Per workgroup: 64 x 12 x 1020^2 < 2^32.
+    // Per workgroup: 64 x 12 x 1020^2 < 2^32; per cell and workgroup
+    // 64 x 12 x 1442^2 < 2^32 (|m| <= 1020 * sqrt(2)).
     atomicAdd(&wg_sum[0], lap);
     atomicAdd(&wg_sum[1], lapsq);
     atomicAdd(&wg_sum[2], mot);
+    if (cell < SI_CELL_COUNT) {
+        atomicAdd(&wg_si_sum[cell], si);
+        atomicAdd(&wg_si_sq[cell], sisq);
+    }
     workgroupBarrier();
     if (lid == 0u) {
         add_u64(p.out_off + S_LAP, atomicLoad(&wg_sum[0]));
         add_u64(p.out_off + S_LAPSQ, atomicLoad(&wg_sum[1]));
         add_u64(p.out_off + S_MOTION, atomicLoad(&wg_sum[2]));
     }
+    add_u64(p.out_off + SI_OFF + 2u * lid, atomicLoad(&wg_si_sum[lid]));
+    add_u64(p.out_off + SI_OFF + 2u * SI_CELL_COUNT + 2u * lid, atomicLoad(&wg_si_sq[lid]));
 }
 
 // Colourfulness sums over the RGB thumbnail; grid-stride loop so any
@@ -348,6 +433,11 @@ fn color_pass(
     var srgsq = 0u;
     var syb = 0u;
     var sybsq = 0u;
+    var nr = 0u;
+    var ng = 0u;
+    var nb = 0u;
+    var nn = 0u;
+    var sky = 0u;
     // Per-thread partials stay below 2^32 for up to 16512 pixels per thread
     // (2^32 / 510^2), i.e. thumbnails up to ~69 Gpix at 65535 workgroups.
     for (var i = gid.x; i < p.rgb_count; i += nwg.x * 64u) {
@@ -361,17 +451,46 @@ fn color_pass(
         srgsq += u32(rg * rg);
         syb += u32(yb2 + YB2_OFFSET);
         sybsq += u32(yb2 * yb2);
+        let ur = u32(r);
+        let ug = u32(g);
+        let ub = u32(bl);
+        let mx = max(ur, max(ug, ub));
+        let mn = min(ur, min(ug, ub));
+        if (mx >= NEUTRAL_MIN_LEVEL && mx <= NEUTRAL_MAX_LEVEL
+            && (mx - mn) * 100u <= NEUTRAL_MAX_SATURATION_PCT * mx
+            && (max(2u * ug, ur + ub) - min(2u * ug, ur + ub)) * 100u
+                <= NEUTRAL_MAX_LOCUS_DEVIATION_PCT * 2u * mx) {
+            nr += ur;
+            ng += ug;
+            nb += ub;
+            nn += 1u;
+        }
+        if (i < p.sky_n
+            && ((ub >= SKY_BLUE_MIN_LEVEL && ub >= ur + SKY_BLUE_MARGIN && ub >= ug)
+                || mn >= SKY_WHITE_MIN_LEVEL)) {
+            sky += 1u;
+        }
     }
     // Linear sums are reduced in workgroup memory first (64 x 1020 x 16512
     // < 2^32); squares could exceed 2^32 per workgroup, so each thread adds
     // its own square sums to the u64 pairs.
+    // Neutral sums: 64 x 255 x 16512 < 2^32 per workgroup as well.
     atomicAdd(&wg_sum[0], srg);
     atomicAdd(&wg_sum[1], syb);
+    atomicAdd(&wg_sum[2], nr);
+    atomicAdd(&wg_sum[3], ng);
+    atomicAdd(&wg_sum[4], nb);
+    atomicAdd(&wg_sum[5], nn);
+    atomicAdd(&wg_sum[6], sky);
     add_u64(p.out_off + S_RGSQ, srgsq);
     add_u64(p.out_off + S_YBSQ, sybsq);
     workgroupBarrier();
     if (lid == 0u) {
         add_u64(p.out_off + S_RG, atomicLoad(&wg_sum[0]));
         add_u64(p.out_off + S_YB, atomicLoad(&wg_sum[1]));
+        for (var k = 0u; k < 4u; k++) {
+            add_u64(p.out_off + S_NEUTRAL + 2u * k, atomicLoad(&wg_sum[2u + k]));
+        }
+        add_u64(p.out_off + S_SKY, atomicLoad(&wg_sum[6]));
     }
 }

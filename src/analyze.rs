@@ -60,7 +60,9 @@ pub const PROBE_STAGE: &str = "probe@2";
 /// 5: B-frames skipped, samples taken from I/P frames with GOP-planned
 /// seeks, each paired with the next decoded frame and the gap recorded;
 /// motion per second.
-pub const FRAMES_STAGE_VERSION: u32 = 5;
+/// 6: scene statistics (light colour, background, camera motion, setting)
+/// and the face area.
+pub const FRAMES_STAGE_VERSION: u32 = 6;
 
 /// Catalog stage version of the keyframe pass.
 pub const KEYFRAMES_STAGE_VERSION: u32 = 1;
@@ -862,7 +864,17 @@ fn summarise(
     stats: &[stats::FrameStats],
     faces: Option<FaceSummary>,
 ) -> FrameSummary {
+    let scene_frames: Vec<crate::scene::SceneFrame<'_>> = frames
+        .iter()
+        .zip(stats)
+        .map(|(f, s)| crate::scene::SceneFrame {
+            stats: s,
+            next_gap_s: f.next_gap_s,
+        })
+        .collect();
+    let face_area = faces.as_ref().and_then(|f| f.face_area);
     FrameSummary {
+        scene: Some(crate::scene::summarise(&scene_frames, face_area)),
         faces,
         quality: quality::aggregate(stats).expect("at least one frame"),
         frame_times_s: frame_times(frames),

@@ -177,6 +177,15 @@ pub const IDENTITY_MATCH_MIN_COS: f32 = 0.4;
 /// categories among the candidates (more is an identifier, not a category).
 pub const MAX_METADATA_CATEGORIES: usize = 12;
 
+/// The measured axes a pick's `category` is named from, in this order and
+/// joined with `_` (e.g. `indoor_low_light_plain_static`): where the footage
+/// was shot, how much light, what is behind the person, whether the camera
+/// moves — the scene dimensions the mission's example quotas name
+/// (`indoor_low_light`, `outdoor_bright`...). Axes without a value for the
+/// pick are left out; a pick with none of them falls back to its primary
+/// axes (metadata categories, dataset).
+pub const CATEGORY_AXES: &[&str] = &["setting", "lighting", "background", "camera_motion"];
+
 // ------------------------------------------------------------------ clips --
 
 /// Length of one extracted clip: the unit the clip-extraction pipeline

@@ -66,6 +66,10 @@ pub struct FrameSummary {
     /// [`crate::frames::thumbnail_jpeg_base64`]), for the human report.
     #[serde(default)]
     pub thumbnail_jpeg_b64: Option<String>,
+    /// What the scene looks like: light colour, background, camera motion,
+    /// indoor/outdoor from pixel cues ([`crate::scene::summarise`]).
+    #[serde(default)]
+    pub scene: Option<crate::scene::SceneSummary>,
 }
 
 /// Which pass over its frames a video gets (planned before probing, from

@@ -470,6 +470,11 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
                         colorfulness: rng.unit() * 60.0,
                         blockiness: 1.0 + rng.unit(),
                         embedding: e.clone(),
+                        neutral_rgb: None,
+                        neutral_share: 0.0,
+                        sky_share: 0.0,
+                        si_cells: Vec::new(),
+                        shift_px: None,
                     }
                     .with_motion_gap(Some(0.04))
                 })
@@ -480,6 +485,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
                 embeddings,
                 faces: None,
                 thumbnail_jpeg_b64: thumbnail(&mut rng),
+                scene: None,
             }
         });
         let error = unreadable.then(|| "truncated: moov atom not found".to_string());

@@ -436,6 +436,11 @@ pub struct FaceSummary {
     /// The first of those failures, with the model that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_face_error: Option<String>,
+    /// Where the faces are: the union of every frame's face boxes as
+    /// fractions of the frame (x0, y0, x1, y1); `None` without a face. The
+    /// scene's background measure leaves the person around it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_area: Option<[f64; 4]>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -455,6 +460,28 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     })
+}
+
+/// Union of every face box of `frames`, as fractions of the frame.
+fn face_area(frames: &[FrameFaces]) -> Option<[f64; 4]> {
+    let mut area: Option<[f64; 4]> = None;
+    for f in frames.iter().filter(|f| f.width > 0 && f.height > 0) {
+        let (w, h) = (f64::from(f.width), f64::from(f.height));
+        for face in &f.faces {
+            let [x, y, bw, bh] = face.bbox.map(f64::from);
+            let b = [x / w, y / h, (x + bw) / w, (y + bh) / h].map(|v| v.clamp(0.0, 1.0));
+            area = Some(match area {
+                None => b,
+                Some(a) => [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ],
+            });
+        }
+    }
+    area.map(|a| a.map(round4))
 }
 
 /// Summarise a video's sampled frames.
@@ -538,6 +565,7 @@ pub fn summarise(frames: &[FrameFaces]) -> FaceSummary {
         ethnicity: None,
         face_errors: 0,
         first_face_error: None,
+        face_area: face_area(frames),
     }
 }
 

@@ -160,6 +160,10 @@ pub const MEASURED_AXES: &[&str] = &[
     "duration",
     "orientation",
     "capture_device",
+    "light_color",
+    "background",
+    "camera_motion",
+    "setting",
     "face_count",
     "face_size",
     "pose",
@@ -285,6 +289,24 @@ pub fn build(
     out.push(measured("capture_device", &|r| {
         let device = crate::capture::classify(r.probe.as_ref()?).device;
         (device != crate::capture::Device::Unknown).then(|| device.as_str().to_string())
+    }));
+    // The scene, measured on the frame pass (setting: metadata first);
+    // `unknown` settings are no value.
+    let scene = crate::scene::for_record;
+    out.push(measured("light_color", &|r| {
+        scene(r).and_then(|s| s.light_color).map(|c| name_of(&c))
+    }));
+    out.push(measured("background", &|r| {
+        scene(r).and_then(|s| s.background).map(|b| name_of(&b))
+    }));
+    out.push(measured("camera_motion", &|r| {
+        scene(r).and_then(|s| s.camera_motion).map(|m| name_of(&m))
+    }));
+    out.push(measured("setting", &|r| {
+        scene(r)
+            .map(|s| s.setting)
+            .filter(|s| *s != crate::scene::Setting::Unknown)
+            .map(|s| s.as_str().to_string())
     }));
     let faces = |r: &VideoRecord| r.frames.as_ref().and_then(|f| f.faces.clone());
     if face_pass_ran {

@@ -475,12 +475,21 @@ fn picks(
                 .filter(|a| !a.estimated())
                 .filter_map(|a| a.value_name(c).map(|v| (a.name.clone(), v.to_string())))
                 .collect();
-            let category = problem
-                .primary_order
+            let measured: Vec<&str> = policy::CATEGORY_AXES
                 .iter()
-                .filter_map(|&a| axes[a].value_name(c))
-                .collect::<Vec<_>>()
-                .join("/");
+                .filter_map(|name| axes.iter().find(|a| a.name == *name))
+                .filter_map(|a| a.value_name(c))
+                .collect();
+            let category = if measured.is_empty() {
+                problem
+                    .primary_order
+                    .iter()
+                    .filter_map(|&a| axes[a].value_name(c))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            } else {
+                measured.join("_")
+            };
             let under: Vec<&str> = (0..axes.len())
                 .filter(|&a| problem.active[a] && !axes[a].estimated())
                 .filter_map(|a| {

@@ -11,8 +11,9 @@
 use rayon::prelude::*;
 
 use super::{
-    analysis_size, bin_range, block_pair_counts, validate, FrameInput, FrameSums, StatsBackend,
-    StatsError, BLOCK_SIZE, GRID_CELLS, GRID_SIDE, HIST_BINS,
+    analysis_size, bin_range, block_pair_counts, is_near_neutral, is_sky, isqrt, si_cell, validate,
+    FrameInput, FrameSums, StatsBackend, StatsError, BLOCK_SIZE, GRID_CELLS, GRID_SIDE, HIST_BINS,
+    SI_CELLS, SI_CELL_COUNT, SKY_BAND_DIVISOR,
 };
 
 /// Native pixels per parallel band of a large frame: 2^18 (≈ a 720p frame in
@@ -395,11 +396,22 @@ pub(crate) fn frame_sums(f: &FrameInput<'_>) -> FrameSums {
             (stats, ana, grid)
         }
     };
-    let next = || f.next_luma.map(|n| analysis_image(n, w, h));
-    let ((stats, ana, grid), next_img) = rayon::join(native, next);
+    let next = || {
+        f.next_luma.map(|n| {
+            (
+                analysis_image(n, w, h),
+                resample(n, wu, hu, GRID_SIDE, GRID_SIDE),
+            )
+        })
+    };
+    let ((stats, ana, grid), next_imgs) = rayon::join(native, next);
     let (lap_sum, lap_sq_sum, lap_count) = laplacian_sums(&ana, aw as usize, ah as usize);
+    let (si_mag_sum, si_mag_sq_sum) = sobel_cell_sums(&ana, aw as usize, ah as usize);
+    let (next_img, next_grid) = next_imgs.unzip();
     let motion_abs_sum = next_img.map(|n| sad(&ana, &n));
     let (rg_sum, rg_sq_sum, yb2_sum, yb2_sq_sum) = color_sums(f.rgb);
+    let sky_band_pixels = f.rgb_width as usize * (f.rgb_height / SKY_BAND_DIVISOR) as usize;
+    let scene = scene_sums(f.rgb, sky_band_pixels);
     let (block_edge_pairs, block_inner_pairs) = block_pair_counts(w, h);
 
     FrameSums {
@@ -423,7 +435,76 @@ pub(crate) fn frame_sums(f: &FrameInput<'_>) -> FrameSums {
         yb2_sq_sum,
         rgb_count: (f.rgb.len() / 3) as u64,
         grid,
+        next_grid,
+        neutral_rgb_sum: scene.neutral_rgb_sum,
+        neutral_count: scene.neutral_count,
+        sky_count: scene.sky_count,
+        sky_band_count: sky_band_pixels as u64,
+        si_mag_sum,
+        si_mag_sq_sum,
     }
+}
+
+/// Per background cell ([`super::SI_CELLS`]², row major): (Σ m, Σ m²) of
+/// the Sobel magnitude m = ⌊√(gx² + gy²)⌋ over the interior of `img`.
+fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
+    let (mut sum, mut sq) = (vec![0u64; SI_CELL_COUNT], vec![0u64; SI_CELL_COUNT]);
+    if w < 3 || h < 3 {
+        return (sum, sq);
+    }
+    let cells = SI_CELLS as usize;
+    let cx: Vec<usize> = (0..w)
+        .map(|x| si_cell(x as u32, w as u32) as usize)
+        .collect();
+    for y in 1..h - 1 {
+        let cy = si_cell(y as u32, h as u32) as usize;
+        let at = |x: usize, y: usize| i32::from(img[y * w + x]);
+        for (x, &cell_x) in cx.iter().enumerate().take(w - 1).skip(1) {
+            let gx = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1)
+                - at(x - 1, y - 1)
+                - 2 * at(x - 1, y)
+                - at(x - 1, y + 1);
+            let gy = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1)
+                - at(x - 1, y - 1)
+                - 2 * at(x, y - 1)
+                - at(x + 1, y - 1);
+            let m = isqrt((gx * gx + gy * gy) as u32);
+            let c = cy * cells + cell_x;
+            sum[c] += u64::from(m);
+            sq[c] += u64::from(m * m);
+        }
+    }
+    (sum, sq)
+}
+
+/// Light and sky sums of an RGB24 thumbnail.
+struct SceneSums {
+    neutral_rgb_sum: [u64; 3],
+    neutral_count: u64,
+    sky_count: u64,
+}
+
+/// Σ RGB and count of the near-neutral pixels, and the sky-like pixels
+/// among the first `sky_band_pixels` (the top rows).
+fn scene_sums(rgb: &[u8], sky_band_pixels: usize) -> SceneSums {
+    let mut out = SceneSums {
+        neutral_rgb_sum: [0; 3],
+        neutral_count: 0,
+        sky_count: 0,
+    };
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        let (r, g, b) = (u32::from(px[0]), u32::from(px[1]), u32::from(px[2]));
+        if is_near_neutral(r, g, b) {
+            out.neutral_rgb_sum[0] += u64::from(r);
+            out.neutral_rgb_sum[1] += u64::from(g);
+            out.neutral_rgb_sum[2] += u64::from(b);
+            out.neutral_count += 1;
+        }
+        if i < sky_band_pixels && is_sky(r, g, b) {
+            out.sky_count += 1;
+        }
+    }
+    out
 }
 
 /// (ΣL, ΣL², count) of L = 4c − n − s − e − w over the interior of `img`.

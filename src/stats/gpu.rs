@@ -22,7 +22,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::{
     analysis_size, block_pair_counts, validate, FrameInput, FrameSums, StatsBackend, StatsError,
-    GRID_CELLS, GRID_SIDE, HIST_BINS,
+    GRID_CELLS, GRID_SIDE, HIST_BINS, SI_CELL_COUNT, SKY_BAND_DIVISOR,
 };
 
 /// Largest number of frames in one submission (dispatch z must stay below
@@ -44,8 +44,12 @@ const S_RGSQ: usize = 268;
 const S_YB: usize = 270;
 const S_YBSQ: usize = 272;
 const GRID_OFF: usize = 288;
+const NEXT_GRID_OFF: usize = GRID_OFF + GRID_CELLS;
+const S_NEUTRAL: usize = NEXT_GRID_OFF + GRID_CELLS;
+const S_SKY: usize = S_NEUTRAL + 8;
+const SI_OFF: usize = S_SKY + 2;
 /// Words of output per frame.
-const OUT_STRIDE: usize = GRID_OFF + GRID_CELLS;
+const OUT_STRIDE: usize = SI_OFF + 4 * SI_CELL_COUNT;
 // Offsets that make signed terms non-negative in the shader.
 const LAP_OFFSET: i64 = 1020;
 const RG_OFFSET: i64 = 255;
@@ -74,7 +78,8 @@ struct FrameParams {
     ana_off: u32,
     ana_next_off: u32,
     out_off: u32,
-    _pad: [u32; 4],
+    sky_n: u32,
+    _pad: [u32; 3],
 }
 
 /// "name [device type, backend]", as listed by [`list_adapters`].
@@ -178,6 +183,7 @@ impl BatchPlan {
                 ah,
                 rgb_count: (f.rgb.len() / 3) as u32,
                 out_off: (i * OUT_STRIDE) as u32,
+                sky_n: f.rgb_width * (f.rgb_height / SKY_BAND_DIVISOR),
                 ..Default::default()
             };
             fp.luma_off = p.input_bytes as u32;
@@ -491,7 +497,7 @@ impl GpuBackend {
             pass.set_pipeline(&self.resample);
             pass.dispatch_workgroups(plan.max_ana_px.div_ceil(WORKGROUP), 2, nz);
             pass.set_pipeline(&self.grid);
-            pass.dispatch_workgroups((GRID_SIDE * GRID_SIDE).div_ceil(WORKGROUP), 1, nz);
+            pass.dispatch_workgroups((GRID_SIDE * GRID_SIDE).div_ceil(WORKGROUP), 2, nz);
             pass.set_pipeline(&self.analysis);
             pass.dispatch_workgroups(
                 plan.max_aw.div_ceil(WORKGROUP),
@@ -573,6 +579,24 @@ fn parse(w: &[u32], f: &FrameInput<'_>) -> FrameSums {
         grid: w[GRID_OFF..GRID_OFF + GRID_CELLS]
             .iter()
             .map(|&v| v as u8)
+            .collect(),
+        next_grid: f.next_luma.map(|_| {
+            w[NEXT_GRID_OFF..NEXT_GRID_OFF + GRID_CELLS]
+                .iter()
+                .map(|&v| v as u8)
+                .collect()
+        }),
+        neutral_rgb_sum: [
+            u64_at(S_NEUTRAL),
+            u64_at(S_NEUTRAL + 2),
+            u64_at(S_NEUTRAL + 4),
+        ],
+        neutral_count: u64_at(S_NEUTRAL + 6),
+        sky_count: u64_at(S_SKY),
+        sky_band_count: u64::from(f.rgb_width * (f.rgb_height / SKY_BAND_DIVISOR)),
+        si_mag_sum: (0..SI_CELL_COUNT).map(|c| u64_at(SI_OFF + 2 * c)).collect(),
+        si_mag_sq_sum: (0..SI_CELL_COUNT)
+            .map(|c| u64_at(SI_OFF + 2 * SI_CELL_COUNT + 2 * c))
             .collect(),
     }
 }

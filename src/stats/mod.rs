@@ -68,6 +68,44 @@ pub const BLOCKINESS_REG_LEVELS: f64 = 1.0;
 /// Weight of the mean term in the Hasler–Süsstrunk colourfulness metric
 /// (Hasler & Süsstrunk, "Measuring colourfulness in natural images", 2003).
 pub const COLORFULNESS_MEAN_WEIGHT: f64 = 0.3;
+/// Near-neutral pixels (the colour of the light, [`is_near_neutral`]): the
+/// brightest channel at least this level: below it sensor noise and
+/// compression dominate a pixel's chromaticity.
+pub const NEUTRAL_MIN_LEVEL: u32 = 32;
+/// Near-neutral pixels: the brightest channel at most this level: a
+/// clipped channel no longer measures the light's colour.
+pub const NEUTRAL_MAX_LEVEL: u32 = 250;
+/// Near-neutral pixels: saturation (max − min) / max at most this percent.
+/// A grey or white surface takes the colour of the light, and a 2500 K
+/// tungsten light recorded with a daylight white balance is about 70%
+/// saturated (sRGB (255, 159, 70)), so the bound is loose; the locus test
+/// ([`NEUTRAL_MAX_LOCUS_DEVIATION_PCT`]) does the selecting.
+pub const NEUTRAL_MAX_SATURATION_PCT: u32 = 75;
+/// Near-neutral pixels lie near the blackbody (Planckian) locus, where in
+/// sRGB green is close to the mean of red and blue (3000 K: (255, 180, 107);
+/// 6500 K: (255, 255, 255); 10000 K: (201, 218, 255)): |2G − R − B| at most
+/// this percent of 2·max. Foliage, paint and most clothing fall far off it;
+/// skin lies close to it (an orange surface), which leans close-ups warm.
+pub const NEUTRAL_MAX_LOCUS_DEVIATION_PCT: u32 = 6;
+/// The sky band is the top 1/`SKY_BAND_DIVISOR` of the thumbnail's rows:
+/// where sky appears in an upright outdoor shot framed on a person.
+pub const SKY_BAND_DIVISOR: u32 = 3;
+/// Blue sky ([`is_sky`]): blue above red by at least this many levels
+/// (clear sky is blue-dominant; grey walls are not).
+pub const SKY_BLUE_MARGIN: u32 = 20;
+/// Blue sky: blue channel at least this level (dusk sky still reaches
+/// 90–110; a dark blue shirt or a shadow does not).
+pub const SKY_BLUE_MIN_LEVEL: u32 = 80;
+/// Overcast sky ([`is_sky`]): every channel at least this level (a bright,
+/// nearly colourless upper band; a lit white ceiling also passes, which is
+/// why sky alone never decides the setting, see [`crate::scene`]).
+pub const SKY_WHITE_MIN_LEVEL: u32 = 215;
+/// Background-complexity cells per side: the analysis image is cut into
+/// `SI_CELLS`×`SI_CELLS` cells (the same [`bin_range`] rule), whose Sobel sums
+/// are kept apart so the host can leave out the cells a person covers.
+pub const SI_CELLS: u32 = 8;
+/// Background cells in all (`SI_CELLS²`).
+pub const SI_CELL_COUNT: usize = (SI_CELLS * SI_CELLS) as usize;
 /// Set this environment variable to `1` to let [`select_backend`] use a
 /// software Vulkan adapter (device type `Cpu`, e.g. Mesa lavapipe/llvmpipe)
 /// as the GPU backend. Meant for tests and CI; it is slower than
@@ -149,6 +187,23 @@ pub struct FrameSums {
     /// The native luma area-resampled to [`GRID_SIDE`]×[`GRID_SIDE`] (row
     /// major, [`GRID_CELLS`] values), same integer rule as the analysis image.
     pub grid: Vec<u8>,
+    /// The next frame's 32×32 grid (same rule); `None` without a next frame.
+    pub next_grid: Option<Vec<u8>>,
+    /// Σ R, Σ G, Σ B over the thumbnail's near-neutral pixels
+    /// ([`is_near_neutral`]).
+    pub neutral_rgb_sum: [u64; 3],
+    /// Number of near-neutral thumbnail pixels.
+    pub neutral_count: u64,
+    /// Thumbnail pixels of the sky band ([`SKY_BAND_DIVISOR`]) that look
+    /// like sky ([`is_sky`]).
+    pub sky_count: u64,
+    /// Pixels in the sky band, `rgb_width · ⌊rgb_height / SKY_BAND_DIVISOR⌋`.
+    pub sky_band_count: u64,
+    /// Per background cell ([`SI_CELLS`]², row major): Σ of the Sobel
+    /// magnitude ⌊√(gx² + gy²)⌋ over the cell's interior analysis pixels.
+    pub si_mag_sum: Vec<u64>,
+    /// Per background cell: Σ of the squared magnitudes ⌊√(gx² + gy²)⌋².
+    pub si_mag_sq_sum: Vec<u64>,
 }
 
 /// Per-frame statistics (what `engine analyze` records).
@@ -209,6 +264,28 @@ pub struct FrameStats {
     /// and re-encoding. All zeros for a flat frame. Compare with the dot
     /// product (cosine similarity) or L2 distance.
     pub embedding: Vec<f32>,
+    /// Mean (R, G, B) of the near-neutral thumbnail pixels, the light's
+    /// colour as the camera recorded it; `None` when no pixel is
+    /// near-neutral.
+    #[serde(default)]
+    pub neutral_rgb: Option<[f64; 3]>,
+    /// Share of the thumbnail's pixels that are near-neutral (0–1).
+    #[serde(default)]
+    pub neutral_share: f64,
+    /// Share of the sky band's pixels that look like sky (0–1).
+    #[serde(default)]
+    pub sky_share: f64,
+    /// Per background cell ([`SI_CELLS`]², row major): (Σ magnitude,
+    /// Σ magnitude², interior pixels) of the Sobel gradient, for
+    /// [`crate::scene::spatial_information`].
+    #[serde(default)]
+    pub si_cells: Vec<[u64; 3]>,
+    /// Global shift from this frame to the next: (dx, dy) in analysis-image
+    /// pixels and the phase-correlation peak height (0–1)
+    /// ([`crate::scene::global_shift`] on the two 32×32 grids); `None`
+    /// without a next frame or for flat grids.
+    #[serde(default)]
+    pub shift_px: Option<[f64; 3]>,
 }
 
 /// Errors of the frame-statistics backends.
@@ -401,6 +478,67 @@ pub(crate) fn validate(index: usize, f: &FrameInput<'_>) -> Result<(), StatsErro
     Ok(())
 }
 
+/// A near-neutral pixel (a grey surface under some light): brightest
+/// channel within [[`NEUTRAL_MIN_LEVEL`], [`NEUTRAL_MAX_LEVEL`]],
+/// saturation (max − min)/max at most [`NEUTRAL_MAX_SATURATION_PCT`] percent
+/// and near the blackbody locus ([`NEUTRAL_MAX_LOCUS_DEVIATION_PCT`]).
+/// Integer rule shared by both backends.
+#[inline]
+pub fn is_near_neutral(r: u32, g: u32, b: u32) -> bool {
+    let mx = r.max(g).max(b);
+    let mn = r.min(g).min(b);
+    (NEUTRAL_MIN_LEVEL..=NEUTRAL_MAX_LEVEL).contains(&mx)
+        && (mx - mn) * 100 <= NEUTRAL_MAX_SATURATION_PCT * mx
+        && (2 * g).abs_diff(r + b) * 100 <= NEUTRAL_MAX_LOCUS_DEVIATION_PCT * 2 * mx
+}
+
+/// A sky-like pixel: blue sky (blue ≥ [`SKY_BLUE_MIN_LEVEL`], blue ≥ red +
+/// [`SKY_BLUE_MARGIN`], blue ≥ green) or overcast sky (every channel ≥
+/// [`SKY_WHITE_MIN_LEVEL`]).
+#[inline]
+pub fn is_sky(r: u32, g: u32, b: u32) -> bool {
+    (b >= SKY_BLUE_MIN_LEVEL && b >= r + SKY_BLUE_MARGIN && b >= g)
+        || r.min(g).min(b) >= SKY_WHITE_MIN_LEVEL
+}
+
+/// Background cell index along one axis of `n` analysis pixels for pixel
+/// `x`: the `i` whose [`bin_range`]`(i, n, SI_CELLS)` holds `x`, i.e.
+/// ⌊(SI_CELLS·x + SI_CELLS − 1) / n⌋ (n ≥ SI_CELLS).
+#[inline]
+pub fn si_cell(x: u32, n: u32) -> u32 {
+    (SI_CELLS * x + SI_CELLS - 1) / n
+}
+
+/// Interior analysis pixels (those with a Sobel value: not on the image
+/// border) of each background cell, row major.
+pub fn si_cell_counts(aw: u32, ah: u32) -> Vec<u64> {
+    let interior = |i: u32, n: u32| -> u64 {
+        let (a, b) = bin_range(i, n, SI_CELLS);
+        u64::from(b.min(n - 1).saturating_sub(a.max(1)))
+    };
+    let mut out = Vec::with_capacity(SI_CELL_COUNT);
+    for cy in 0..SI_CELLS {
+        for cx in 0..SI_CELLS {
+            out.push(interior(cx, aw) * interior(cy, ah));
+        }
+    }
+    out
+}
+
+/// ⌊√v⌋ exactly, for v < 2^24 (through f32 with a correction step, as the
+/// shader computes it).
+#[inline]
+pub fn isqrt(v: u32) -> u32 {
+    let mut s = (v as f32).sqrt() as u32;
+    while s * s > v {
+        s -= 1;
+    }
+    while (s + 1) * (s + 1) <= v {
+        s += 1;
+    }
+    s
+}
+
 /// Exact population variance of values with count `n`, sum `s` and sum of
 /// squares `sq`: (n·sq − s²) / n², computed in i128 so it is never negative.
 fn exact_variance(n: u64, s: i128, sq: u128) -> f64 {
@@ -480,7 +618,26 @@ impl FrameStats {
             + BLOCKINESS_REG_LEVELS)
             / (mean_or_zero(s.block_inner_sum, s.block_inner_pairs) + BLOCKINESS_REG_LEVELS);
 
+        let neutral_rgb = (s.neutral_count > 0).then(|| {
+            let n = s.neutral_count as f64;
+            s.neutral_rgb_sum.map(|v| v as f64 / n)
+        });
+        let counts = si_cell_counts(s.analysis_width, s.analysis_height);
+        let si_cells = (0..SI_CELL_COUNT)
+            .map(|c| [s.si_mag_sum[c], s.si_mag_sq_sum[c], counts[c]])
+            .collect();
+        let cell_w = f64::from(s.analysis_width) / f64::from(GRID_SIDE);
+        let cell_h = f64::from(s.analysis_height) / f64::from(GRID_SIDE);
+        let shift_px = s.next_grid.as_ref().and_then(|next| {
+            crate::scene::global_shift(&s.grid, next, GRID_SIDE as usize)
+                .map(|(dx, dy, peak)| [dx * cell_w, dy * cell_h, peak])
+        });
         FrameStats {
+            neutral_rgb,
+            neutral_share: s.neutral_count as f64 / s.rgb_count.max(1) as f64,
+            sky_share: s.sky_count as f64 / s.sky_band_count.max(1) as f64,
+            si_cells,
+            shift_px,
             width: s.width,
             height: s.height,
             mean_luma,
@@ -594,6 +751,38 @@ pub fn embedding_from_grid(grid: &[u8]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn scene_pixel_rules() {
+        for v in 0..(1u32 << 21) {
+            let r = isqrt(v);
+            assert!(r * r <= v && (r + 1) * (r + 1) > v, "{v}");
+        }
+        // Cells agree with the resampling bins they are defined by.
+        for n in [32u32, 180, 320, 427, 640] {
+            for x in 0..n {
+                let c = si_cell(x, n);
+                let (a, b) = bin_range(c, n, SI_CELLS);
+                assert!(a <= x && x < b, "{x} of {n} in cell {c}");
+            }
+            let counts = si_cell_counts(n, 180);
+            assert_eq!(
+                counts.iter().sum::<u64>(),
+                u64::from(n - 2) * 178,
+                "{n} interior pixels"
+            );
+        }
+        // Grey and blackbody-coloured surfaces are near-neutral; green
+        // foliage, clipped white and black are not.
+        assert!(is_near_neutral(128, 128, 128));
+        assert!(is_near_neutral(255 - 10, 180, 107));
+        assert!(is_near_neutral(201, 218, 250));
+        assert!(!is_near_neutral(80, 140, 60));
+        assert!(!is_near_neutral(255, 255, 255));
+        assert!(!is_near_neutral(10, 10, 10));
+        assert!(is_sky(120, 170, 230) && is_sky(230, 232, 235));
+        assert!(!is_sky(120, 120, 130) && !is_sky(20, 30, 60));
+    }
     use super::*;
 
     /// Backend-independent sums of a luma frame (+ optional next frame and
