@@ -12,8 +12,10 @@ SHELL := /bin/bash
 APT_PACKAGES := libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
 	libavfilter-dev libavdevice-dev clang libclang-dev pkg-config ffmpeg \
 	mesa-vulkan-drivers libvulkan1 python3 python3-pip
-# Only the tests need these: Debian's Chromium renders report.html headless.
-TEST_PACKAGES := chromium
+# Only the tests need these: Debian's Chromium renders report.html headless;
+# Slurm and munge run a single-node cluster for the sharded-run test
+# (tests/slurm.rs starts and stops its own daemons; nothing is enabled).
+TEST_PACKAGES := chromium slurm-wlm munge
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := fixtures/demo
 OUT_DIR := staging/dataset_analysis
@@ -64,10 +66,12 @@ demo: build fixtures
 	@echo "outputs:"; ls -1 $(OUT_DIR) | sed 's|^|  $(OUT_DIR)/|'
 	@echo "open $(OUT_DIR)/report.html in a browser for the human report"
 
+# As root the Slurm test must run (ENGINE_REQUIRE_SLURM=1); otherwise it says
+# why it cannot and passes.
 test: test-deps models
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
-	cargo test --locked
+	ENGINE_REQUIRE_SLURM=$(if $(SUDO),0,1) cargo test --locked
 
 lint: deps
 	cargo fmt --check

@@ -44,6 +44,7 @@ impl Frames {
                 height: self.height,
                 luma: &self.luma[i],
                 next_luma: Some(&self.luma[i + 1]),
+                next_gap_s: None,
                 rgb_width: THUMB.0,
                 rgb_height: THUMB.1,
                 rgb: &self.rgb,

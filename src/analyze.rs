@@ -3,8 +3,11 @@
 //!
 //! [`run`]: choose the compute path (`--gpu` without a GPU fails first) →
 //! load the face pass (missing models disable it with a warning) → scan and
-//! label every root → probe (catalog stage `probe@1`) → sample and measure
-//! frames and faces (catalog stage `frames@…`) → [`conclude`]: dedup,
+//! label every root → plan each file's pass ([`plan_passes`]: every real
+//! and unlabelled video gets the frame pass, fakes beyond the
+//! `--fake-sample` draw per dataset × method the keyframe pass) → probe
+//! (catalog stage `probe@2`) → sample and measure frames and faces (catalog
+//! stage `frames@…`) or keyframes (`keyframes@…`) → [`conclude`]: dedup,
 //! selection, fake catalog, recommendations and the documents → write
 //! `inventory.jsonl`, `dedup_report.json`, `real_sources.jsonl`,
 //! `diversity_balance.json`, `clip_plan.jsonl`, `fake_jobs.jsonl`,
@@ -12,6 +15,11 @@
 //! `report.html`, each
 //! atomically. [`conclude`] is pure: the same records give the same bytes,
 //! so a resumed run writes what an uninterrupted one would.
+//!
+//! With `--shard I/N` the probe and frame stages run on the shard's files
+//! only and the run ends by writing the shard ([`crate::shard`]); `engine
+//! merge` rebuilds the records from the shards' catalogs
+//! ([`load_results`]) and calls [`conclude`].
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +33,7 @@ use crate::dedup;
 use crate::faces::{FacePass, FaceSummary, RgbImage};
 use crate::frames::{self, SampledFrame};
 use crate::html;
+use crate::labels::Label;
 use crate::labels::{self, DatasetFiles};
 use crate::paths::display_join;
 use crate::plan;
@@ -32,9 +41,11 @@ use crate::probe::{self, ProbeError, ProbeInfo};
 use crate::quality;
 use crate::record::FrameSummary;
 use crate::record::{Concern, ConcernKind, VideoRecord};
+use crate::record::{FramePass, KeyframeEvidence};
 use crate::report::{self, DatasetInfo};
 use crate::sample::{self, SampleOptions};
 use crate::scan;
+use crate::shard::{self, Shard, ShardOptions, ShardOutput};
 use crate::stats::{self, BackendChoice, CpuBackend, FrameInput, StatsBackend};
 
 /// Catalog stage name of the probe; bump the version when its definition
@@ -46,11 +57,17 @@ pub const PROBE_STAGE: &str = "probe@2";
 /// 4: frames are turned upright by the display rotation before every
 /// statistic; head pose from eyes and nose; face-pass numbers rounded;
 /// low-texture frames get embeddings shorter than one (dedup ignores them).
-/// 5: scene statistics (light colour, background, camera motion, setting)
+/// 5: B-frames skipped, samples taken from I/P frames with GOP-planned
+/// seeks, each paired with the next decoded frame and the gap recorded;
+/// motion per second.
+/// 6: scene statistics (light colour, background, camera motion, setting)
 /// and the face area; per-video temporal-consistency and artifact measures
 /// in the face summary (the next frame is searched for faces, for landmark
 /// jitter).
-pub const FRAMES_STAGE_VERSION: u32 = 5;
+pub const FRAMES_STAGE_VERSION: u32 = 6;
+
+/// Catalog stage version of the keyframe pass.
+pub const KEYFRAMES_STAGE_VERSION: u32 = 1;
 
 /// Frames handed to a GPU backend per call: enough to keep a GPU busy, small
 /// enough that a batch of 1080p frames stays near 256 MB.
@@ -70,8 +87,14 @@ pub struct Summary {
     pub readable: usize,
     /// Probed in this run (the rest came from the catalog).
     pub probed_now: usize,
-    /// Videos whose frames were analysed in this run.
+    /// Videos whose frames were analysed in this run (frame pass).
     pub frames_now: usize,
+    /// Videos given the keyframe pass in this run.
+    pub keyframes_now: usize,
+    /// Videos planned for the keyframe pass (fakes outside the sample).
+    pub keyframe_pass_videos: usize,
+    /// The shard this run analysed, if it was one.
+    pub shard: Option<Shard>,
     /// Which compute path the frame statistics took, and why.
     pub frame_backend: String,
     /// How the face pass ran, or why it did not.
@@ -114,16 +137,123 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
     }
 
     let (datasets, mut records, mut concerns) = scan_and_label(cfg);
-    let probed_now = probe_stage(cfg, &catalog, &pool, &mut records)?;
-    let frames_now = frames_stage(
+    let passes = plan_passes(&records, cfg.fake_sample, cfg.seed);
+    let scope: Vec<usize> = match cfg.shard {
+        Some(s) => (0..records.len())
+            .filter(|&i| s.holds(&records[i].dataset, &records[i].rel_path))
+            .collect(),
+        None => (0..records.len()).collect(),
+    };
+    let probed_now = probe_stage(cfg, &catalog, &pool, &mut records, &scope)?;
+    let (frames_now, keyframes_now) = frames_stage(
         cfg,
         &catalog,
         &pool,
         backend,
         face_pass.as_ref(),
         &mut records,
+        &scope,
+        &passes,
     )?;
-    for r in &records {
+    let keyframe_pass_videos = passes
+        .iter()
+        .filter(|p| **p == FramePass::Keyframes)
+        .count();
+    if let Some(s) = cfg.shard {
+        let face_frames = if face_pass.is_some() {
+            cfg.face_frames
+        } else {
+            0
+        };
+        let optional_tag = face_pass
+            .as_ref()
+            .map(FacePass::optional_models_tag)
+            .unwrap_or_default();
+        shard::write_shard(
+            &cfg.out_dir,
+            &catalog,
+            &ShardOutput {
+                shard: s,
+                roots: cfg.roots.iter().map(|r| r.display.clone()).collect(),
+                records: &records,
+                passes: &passes,
+                scope: &scope,
+                datasets: &datasets,
+                scan_concerns: &concerns,
+                options: ShardOptions {
+                    frames_stage: frames_stage_name(cfg.frames, face_frames, &optional_tag),
+                    keyframes_stage: keyframes_stage_name(cfg.frames),
+                    fake_sample: cfg.fake_sample,
+                    budget: cfg.budget,
+                    clips_per_video_max: cfg.clips_per_video_max,
+                    seed: cfg.seed,
+                    allow_faceless: cfg.allow_faceless,
+                    include_official_test: cfg.include_official_test,
+                    face_pass_ran: face_pass.is_some(),
+                    face_pass: face_pass_line.clone(),
+                },
+            },
+        )?;
+        let readable = scope.iter().filter(|&&i| records[i].is_readable()).count();
+        return Ok(Summary {
+            datasets: datasets.len(),
+            videos: scope.len(),
+            readable,
+            probed_now,
+            frames_now,
+            keyframes_now,
+            keyframe_pass_videos: scope
+                .iter()
+                .filter(|&&i| passes[i] == FramePass::Keyframes)
+                .count(),
+            shard: Some(s),
+            frame_backend,
+            face_pass: face_pass_line,
+            concerns: concerns.len() + (scope.len() - readable),
+            selected: 0,
+            clips: 0,
+            elapsed: started.elapsed(),
+        });
+    }
+    add_record_concerns(&records, &mut concerns);
+    let outputs = conclude(
+        &datasets,
+        &mut records,
+        &concerns,
+        &SampleOptions {
+            budget: cfg.budget,
+            clips_per_video_max: cfg.clips_per_video_max,
+            seed: cfg.seed,
+            include_official_test: cfg.include_official_test,
+            allow_faceless: cfg.allow_faceless,
+        },
+        &face_pass_line,
+        face_pass.is_some(),
+    )?;
+    report::write_outputs(&cfg.out_dir, &records, &outputs)?;
+    let selection = &outputs.selection;
+    Ok(Summary {
+        datasets: datasets.len(),
+        videos: records.len(),
+        readable: records.iter().filter(|r| r.is_readable()).count(),
+        probed_now,
+        frames_now,
+        keyframes_now,
+        keyframe_pass_videos,
+        shard: None,
+        frame_backend,
+        face_pass: face_pass_line,
+        concerns: concerns.len(),
+        selected: selection.picks.len(),
+        clips: selection.expected_clips,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// One concern per unreadable record and per record whose face pass failed
+/// on some of its sampled frames (after the probe and frame stages).
+pub fn add_record_concerns(records: &[VideoRecord], concerns: &mut Vec<Concern>) {
+    for r in records {
         if let Some(err) = &r.error {
             concerns.push(Concern {
                 dataset: r.dataset.clone(),
@@ -148,35 +278,56 @@ pub fn run(cfg: &AnalyzeConfig) -> Result<Summary> {
             }
         }
     }
-    let outputs = conclude(
-        &datasets,
-        &mut records,
-        &concerns,
-        &SampleOptions {
-            budget: cfg.budget,
-            clips_per_video_max: cfg.clips_per_video_max,
-            seed: cfg.seed,
-            include_official_test: cfg.include_official_test,
-            allow_faceless: cfg.allow_faceless,
-        },
-        &face_pass_line,
-        face_pass.is_some(),
-    )?;
-    report::write_outputs(&cfg.out_dir, &records, &outputs)?;
-    let selection = &outputs.selection;
-    Ok(Summary {
-        datasets: datasets.len(),
-        videos: records.len(),
-        readable: records.iter().filter(|r| r.is_readable()).count(),
-        probed_now,
-        frames_now,
-        frame_backend,
-        face_pass: face_pass_line,
-        concerns: concerns.len(),
-        selected: selection.picks.len(),
-        clips: selection.expected_clips,
-        elapsed: started.elapsed(),
-    })
+}
+
+/// The pass each record gets: the frame pass, except for the fakes (label
+/// fake, not masks) beyond the first `fake_sample` of their dataset ×
+/// method (`unspecified` when the metadata names none) in the order of
+/// [`sample_rank`], which get the keyframe pass. `None`: every fake gets the
+/// frame pass. Decided from the scan and labels alone, so every shard of a
+/// sharded run plans the same.
+pub fn plan_passes(
+    records: &[VideoRecord],
+    fake_sample: Option<usize>,
+    seed: u64,
+) -> Vec<FramePass> {
+    let mut passes = vec![FramePass::Full; records.len()];
+    let Some(n) = fake_sample else {
+        return passes;
+    };
+    // (dataset, method) → (rank, path, record index) of its fakes.
+    type Strata<'r> = std::collections::BTreeMap<(&'r str, &'r str), Vec<(u64, &'r str, usize)>>;
+    let mut strata: Strata<'_> = Strata::new();
+    for (i, r) in records.iter().enumerate() {
+        if r.labels.label == Label::Fake && !r.is_mask() {
+            let method = r.labels.method.as_deref().unwrap_or("unspecified");
+            strata.entry((&r.dataset, method)).or_default().push((
+                sample_rank(seed, &r.dataset, &r.rel_path),
+                &r.path,
+                i,
+            ));
+        }
+    }
+    for members in strata.values_mut() {
+        members.sort_unstable();
+        for &(_, _, i) in members.iter().skip(n) {
+            passes[i] = FramePass::Keyframes;
+        }
+    }
+    passes
+}
+
+/// A fake's place in its stratum's draw: the first 8 bytes of BLAKE3 over
+/// the seed (little-endian), the dataset, a NUL byte and the relative path.
+/// The lowest ranks are the sample: a uniform random draw without
+/// replacement for each seed, the same on every machine.
+pub fn sample_rank(seed: u64, dataset: &str, rel_path: &str) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(&seed.to_le_bytes());
+    h.update(dataset.as_bytes());
+    h.update(&[0]);
+    h.update(rel_path.as_bytes());
+    u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
 /// From the analysed records to every output: near-duplicate clusters (each
@@ -314,6 +465,7 @@ fn scan_and_label(cfg: &AnalyzeConfig) -> (Vec<DatasetInfo>, Vec<VideoRecord>, V
                 original_path,
                 probe: None,
                 frames: None,
+                keyframes: None,
                 cluster_id: None,
                 duplicate_of: None,
                 session_id: None,
@@ -338,21 +490,23 @@ fn scan_and_label(cfg: &AnalyzeConfig) -> (Vec<DatasetInfo>, Vec<VideoRecord>, V
     (datasets, records, concerns)
 }
 
-/// Probe every record whose catalog entry is missing or stale; fill `probe`
-/// or `error` on all. Returns how many files were probed now.
+/// Probe every record of `scope` whose catalog entry is missing or stale;
+/// fill `probe` or `error` on all of them. Returns how many files were
+/// probed now.
 fn probe_stage(
     cfg: &AnalyzeConfig,
     catalog: &Catalog,
     pool: &rayon::ThreadPool,
     records: &mut [VideoRecord],
+    scope: &[usize],
 ) -> Result<usize> {
-    let stored = catalog.load_stage(PROBE_STAGE)?;
-    let mut todo: Vec<&mut VideoRecord> = Vec::new();
-    for r in records.iter_mut() {
-        let cached = fresh_result::<Result<ProbeInfo, ProbeError>>(&stored, r);
-        match cached {
-            Some(result) => apply_probe(r, result),
-            None => todo.push(r),
+    let cached =
+        load_cached::<Result<ProbeInfo, ProbeError>>(catalog, PROBE_STAGE, records, scope)?;
+    let mut todo: Vec<usize> = Vec::new();
+    for (&i, result) in scope.iter().zip(cached) {
+        match result {
+            Some(result) => apply_probe(&mut records[i], result),
+            None => todo.push(i),
         }
     }
     let n = todo.len();
@@ -362,21 +516,30 @@ fn probe_stage(
     let bar = progress(cfg.quiet, Some(n as u64), "probing");
     let writer = catalog.writer(PROBE_STAGE)?;
     let sender = writer.sender();
-    pool.install(|| {
-        todo.into_par_iter().for_each_with(sender, |sender, r| {
-            let result = if r.is_regular {
-                probe::probe(&r.fs_path, r.size_bytes)
-            } else {
-                Err(ProbeError::NotRegular)
-            };
-            let json = serde_json::to_string(&result).expect("probe results serialise");
-            sender.send(&r.key, r.size_bytes, r.mtime_ns, json);
-            apply_probe(r, result);
-            bar.inc(1);
+    let results: Vec<(usize, Result<ProbeInfo, ProbeError>)> = {
+        let recs: &[VideoRecord] = records;
+        pool.install(|| {
+            todo.into_par_iter()
+                .map_with(sender, |sender, i| {
+                    let r = &recs[i];
+                    let result = if r.is_regular {
+                        probe::probe(&r.fs_path, r.size_bytes)
+                    } else {
+                        Err(ProbeError::NotRegular)
+                    };
+                    let json = serde_json::to_string(&result).expect("probe results serialise");
+                    sender.send(&r.key, r.size_bytes, r.mtime_ns, json);
+                    bar.inc(1);
+                    (i, result)
+                })
+                .collect()
         })
-    });
+    };
     bar.finish_and_clear();
     writer.finish()?;
+    for (i, result) in results {
+        apply_probe(&mut records[i], result);
+    }
     Ok(n)
 }
 
@@ -387,7 +550,13 @@ pub fn frames_stage_name(k: usize, face_frames: usize, optional_tag: &str) -> St
     format!("frames@{FRAMES_STAGE_VERSION}:k{k}:faces{face_frames}{optional_tag}")
 }
 
+/// Catalog stage name of the keyframe pass (at most `k` keyframes a video).
+pub fn keyframes_stage_name(k: usize) -> String {
+    format!("keyframes@{KEYFRAMES_STAGE_VERSION}:k{k}")
+}
+
 type FramesResult = Result<FrameSummary, String>;
+type KeyframesResult = Result<KeyframeEvidence, String>;
 
 /// A video's decoded frames (face images already measured and dropped) and
 /// its face summary.
@@ -435,11 +604,27 @@ fn face_summary(
     Some(pass.summarise_video_with(&images, native))
 }
 
-/// Sample, measure and aggregate the frames of every readable record whose
-/// catalog entry is missing or stale. Decoding runs on the worker pool; the
-/// CPU backend measures inside each worker, a GPU backend on one feeding
-/// thread that batches frames from many videos. Returns how many videos were
-/// analysed now.
+/// Decodes (and runs the face pass on) one video.
+type Sampler<'a> = Box<dyn Fn(&VideoRecord) -> Result<Decoded, String> + Sync + 'a>;
+
+/// One pass over videos' frames: where its results are kept, how a video
+/// is decoded, and what is kept of the measured frames.
+struct PassSpec<'a, T> {
+    /// Catalog stage.
+    stage: String,
+    /// Progress bar label.
+    label: &'static str,
+    /// Decode (and run the face pass on) one video.
+    sample: Sampler<'a>,
+    /// The stored result from the frames, their statistics and faces.
+    summarise: fn(&[SampledFrame], &[stats::FrameStats], Option<FaceSummary>) -> T,
+}
+
+/// Sample, measure and keep the frames of every readable record of `scope`
+/// whose catalog entry is missing or stale: the frame pass for records
+/// planned [`FramePass::Full`], the keyframe pass for the others. Returns
+/// how many videos each pass analysed now.
+#[allow(clippy::too_many_arguments)]
 fn frames_stage(
     cfg: &AnalyzeConfig,
     catalog: &Catalog,
@@ -447,7 +632,9 @@ fn frames_stage(
     mut backend: Box<dyn StatsBackend>,
     face_pass: Option<&FacePass>,
     records: &mut [VideoRecord],
-) -> Result<usize> {
+    scope: &[usize],
+    passes: &[FramePass],
+) -> Result<(usize, usize)> {
     let face_frames = if face_pass.is_some() {
         cfg.face_frames
     } else {
@@ -456,117 +643,185 @@ fn frames_stage(
     let optional_tag = face_pass
         .map(FacePass::optional_models_tag)
         .unwrap_or_default();
-    let stage = frames_stage_name(cfg.frames, face_frames, &optional_tag);
-    let stored = catalog.load_stage(&stage)?;
-    let mut todo: Vec<usize> = Vec::new();
-    for (i, r) in records.iter_mut().enumerate() {
-        if !r.is_readable() {
-            continue;
-        }
-        let cached = fresh_result::<FramesResult>(&stored, r);
-        match cached {
-            Some(result) => apply_frames(r, result),
-            None => todo.push(i),
-        }
-    }
-    if todo.is_empty() {
-        return Ok(0);
-    }
-    let bar = progress(cfg.quiet, Some(todo.len() as u64), "frames");
-    let writer = catalog.writer(&stage)?;
-    let sender = writer.sender();
     let k = cfg.frames;
-    let is_cpu = backend.on_cpu();
-    let results: Vec<(usize, FramesResult)> = {
-        let recs: &[VideoRecord] = records;
-        let sample = |i: usize| -> Result<Decoded, String> {
-            let r = &recs[i];
-            let info = r.probe.as_ref().expect("readable records are probed");
-            let mut frames = frames::sample_frames(&r.fs_path, info, k, face_frames)
-                .map_err(|e| e.to_string())?;
-            let faces = face_summary(face_pass, &mut frames, info.rotation_deg);
-            Ok((frames, faces))
-        };
-        let finish = |sender: &ResultSender, i: usize, result: FramesResult| {
-            let r = &recs[i];
-            let json = serde_json::to_string(&result).expect("frame results serialise");
-            sender.send(&r.key, r.size_bytes, r.mtime_ns, json);
-            bar.inc(1);
-            (i, result)
-        };
-        if is_cpu {
-            pool.install(|| {
-                todo.par_iter()
-                    .map_with(sender, |sender, &i| {
-                        let result = sample(i).and_then(|(frames, faces)| {
-                            let stats = CpuBackend::new()
-                                .compute(&inputs(&frames))
-                                .map_err(|e| e.to_string())?;
-                            Ok(summarise(&frames, &stats, faces))
-                        });
-                        finish(sender, i, result)
+    let of_pass = |p: FramePass| -> Vec<usize> {
+        scope
+            .iter()
+            .copied()
+            .filter(|&i| passes[i] == p && records[i].is_readable())
+            .collect()
+    };
+    let (full, light) = (of_pass(FramePass::Full), of_pass(FramePass::Keyframes));
+    let full_stage = frames_stage_name(k, face_frames, &optional_tag);
+    let light_stage = keyframes_stage_name(k);
+    let mut full_todo = Vec::new();
+    for (&i, cached) in full.iter().zip(load_cached::<FramesResult>(
+        catalog,
+        &full_stage,
+        records,
+        &full,
+    )?) {
+        match cached {
+            Some(result) => apply_frames(&mut records[i], result),
+            None => full_todo.push(i),
+        }
+    }
+    let mut light_todo = Vec::new();
+    for (&i, cached) in light.iter().zip(load_cached::<KeyframesResult>(
+        catalog,
+        &light_stage,
+        records,
+        &light,
+    )?) {
+        match cached {
+            Some(result) => apply_keyframes(&mut records[i], result),
+            None => light_todo.push(i),
+        }
+    }
+    let full_results = run_pass(
+        cfg,
+        catalog,
+        pool,
+        backend.as_mut(),
+        records,
+        &full_todo,
+        &PassSpec {
+            stage: full_stage,
+            label: "frames",
+            sample: Box::new(|r: &VideoRecord| {
+                let info = r.probe.as_ref().expect("readable records are probed");
+                let mut frames = frames::sample_frames(&r.fs_path, info, k, face_frames)
+                    .map_err(|e| e.to_string())?;
+                let faces = face_summary(face_pass, &mut frames, info.rotation_deg);
+                Ok((frames, faces))
+            }),
+            summarise,
+        },
+    )?;
+    let light_results = run_pass(
+        cfg,
+        catalog,
+        pool,
+        backend.as_mut(),
+        records,
+        &light_todo,
+        &PassSpec {
+            stage: light_stage,
+            label: "keyframes",
+            sample: Box::new(|r: &VideoRecord| {
+                let info = r.probe.as_ref().expect("readable records are probed");
+                let s = frames::sample_keyframes(&r.fs_path, info, k).map_err(|e| e.to_string())?;
+                Ok((s.frames, None))
+            }),
+            summarise: evidence,
+        },
+    )?;
+    let counts = (full_results.len(), light_results.len());
+    for (i, result) in full_results {
+        apply_frames(&mut records[i], result);
+    }
+    for (i, result) in light_results {
+        apply_keyframes(&mut records[i], result);
+    }
+    Ok(counts)
+}
+
+/// Run one pass over `todo`, storing each result in the catalog as it is
+/// made. Decoding runs on the worker pool; the CPU backend measures inside
+/// each worker, a GPU backend on one feeding thread that batches frames from
+/// many videos. Decoded frames live only while their video is in flight (a
+/// worker's current video, a bounded queue and one GPU batch).
+fn run_pass<T: serde::Serialize + Send>(
+    cfg: &AnalyzeConfig,
+    catalog: &Catalog,
+    pool: &rayon::ThreadPool,
+    backend: &mut dyn StatsBackend,
+    records: &[VideoRecord],
+    todo: &[usize],
+    spec: &PassSpec<'_, T>,
+) -> Result<Vec<(usize, Result<T, String>)>> {
+    if todo.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bar = progress(cfg.quiet, Some(todo.len() as u64), spec.label);
+    let writer = catalog.writer(&spec.stage)?;
+    let sender = writer.sender();
+    let sample = |i: usize| (spec.sample)(&records[i]);
+    let finish = |sender: &ResultSender, i: usize, result: Result<T, String>| {
+        let r = &records[i];
+        let json = serde_json::to_string(&result).expect("frame results serialise");
+        sender.send(&r.key, r.size_bytes, r.mtime_ns, json);
+        bar.inc(1);
+        (i, result)
+    };
+    let results: Vec<(usize, Result<T, String>)> = if backend.on_cpu() {
+        pool.install(|| {
+            todo.par_iter()
+                .map_with(sender, |sender, &i| {
+                    let result = sample(i).and_then(|(frames, faces)| {
+                        let stats = CpuBackend::new()
+                            .compute(&inputs(&frames))
+                            .map_err(|e| e.to_string())?;
+                        Ok((spec.summarise)(&frames, &stats, faces))
+                    });
+                    finish(sender, i, result)
+                })
+                .collect()
+        })
+    } else {
+        // Owned here so it is dropped (and the writer can finish) with this block.
+        let sender = sender;
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<(usize, Result<Decoded, String>)>(cfg.jobs * 2);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                pool.install(|| {
+                    todo.par_iter().for_each_with(tx, |tx, &i| {
+                        let _ = tx.send((i, sample(i)));
                     })
-                    .collect()
-            })
-        } else {
-            // Owned here so it is dropped (and the writer can finish) with this block.
-            let sender = sender;
-            let (tx, rx) =
-                std::sync::mpsc::sync_channel::<(usize, Result<Decoded, String>)>(cfg.jobs * 2);
-            std::thread::scope(|scope| {
-                scope.spawn(|| {
-                    pool.install(|| {
-                        todo.par_iter().for_each_with(tx, |tx, &i| {
-                            let _ = tx.send((i, sample(i)));
-                        })
-                    })
-                });
-                let mut out = Vec::with_capacity(todo.len());
-                let mut batch: Vec<(usize, Decoded)> = Vec::new();
-                let mut open = true;
-                while open {
-                    // Block for one video, then take whatever else is ready.
-                    match rx.recv() {
+                })
+            });
+            let mut out = Vec::with_capacity(todo.len());
+            let mut batch: Vec<(usize, Decoded)> = Vec::new();
+            let mut open = true;
+            while open {
+                // Block for one video, then take whatever else is ready.
+                match rx.recv() {
+                    Ok(item) => queue(item, &mut batch, &mut out, &sender, &finish),
+                    Err(_) => open = false,
+                }
+                while open
+                    && batch.iter().map(|(_, (f, _))| f.len()).sum::<usize>() < GPU_BATCH_FRAMES
+                {
+                    match rx.try_recv() {
                         Ok(item) => queue(item, &mut batch, &mut out, &sender, &finish),
-                        Err(_) => open = false,
-                    }
-                    while open
-                        && batch.iter().map(|(_, (f, _))| f.len()).sum::<usize>() < GPU_BATCH_FRAMES
-                    {
-                        match rx.try_recv() {
-                            Ok(item) => queue(item, &mut batch, &mut out, &sender, &finish),
-                            Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                            Err(std::sync::mpsc::TryRecvError::Disconnected) => open = false,
-                        }
-                    }
-                    if !batch.is_empty() {
-                        for (i, result) in
-                            measure_batch(backend.as_mut(), std::mem::take(&mut batch))
-                        {
-                            out.push(finish(&sender, i, result));
-                        }
+                        Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => open = false,
                     }
                 }
-                out
-            })
-        }
+                if !batch.is_empty() {
+                    for (i, result) in
+                        measure_batch(backend, std::mem::take(&mut batch), spec.summarise)
+                    {
+                        out.push(finish(&sender, i, result));
+                    }
+                }
+            }
+            out
+        })
     };
     bar.finish_and_clear();
     writer.finish()?;
-    let n = results.len();
-    for (i, result) in results {
-        apply_frames(&mut records[i], result);
-    }
-    Ok(n)
+    Ok(results)
 }
 
 /// Put a decoded video in the batch, or finish it at once if decoding failed.
-fn queue(
+fn queue<T>(
     (i, decoded): (usize, Result<Decoded, String>),
     batch: &mut Vec<(usize, Decoded)>,
-    out: &mut Vec<(usize, FramesResult)>,
+    out: &mut Vec<(usize, Result<T, String>)>,
     sender: &ResultSender,
-    finish: &impl Fn(&ResultSender, usize, FramesResult) -> (usize, FramesResult),
+    finish: &impl Fn(&ResultSender, usize, Result<T, String>) -> (usize, Result<T, String>),
 ) {
     match decoded {
         Ok(frames) => batch.push((i, frames)),
@@ -575,10 +830,11 @@ fn queue(
 }
 
 /// Measure several videos' frames in one backend call.
-fn measure_batch(
+fn measure_batch<T>(
     backend: &mut dyn StatsBackend,
     batch: Vec<(usize, Decoded)>,
-) -> Vec<(usize, FramesResult)> {
+    summarise: fn(&[SampledFrame], &[stats::FrameStats], Option<FaceSummary>) -> T,
+) -> Vec<(usize, Result<T, String>)> {
     let all: Vec<FrameInput<'_>> = batch.iter().flat_map(|(_, (f, _))| inputs(f)).collect();
     match backend.compute(&all) {
         Ok(stats) => {
@@ -607,11 +863,17 @@ fn inputs(frames: &[SampledFrame]) -> Vec<FrameInput<'_>> {
             height: f.height,
             luma: &f.luma,
             next_luma: f.next_luma.as_deref(),
+            next_gap_s: f.next_gap_s,
             rgb_width: f.thumb_width,
             rgb_height: f.thumb_height,
             rgb: &f.rgb,
         })
         .collect()
+}
+
+/// Times rounded to the millisecond, as the outputs show them.
+fn frame_times(frames: &[SampledFrame]) -> Vec<f64> {
+    frames.iter().map(|f| (f.t_s * 1e3).round() / 1e3).collect()
 }
 
 fn summarise(
@@ -632,9 +894,21 @@ fn summarise(
         scene: Some(crate::scene::summarise(&scene_frames, face_area)),
         faces,
         quality: quality::aggregate(stats).expect("at least one frame"),
-        frame_times_s: frames.iter().map(|f| (f.t_s * 1e3).round() / 1e3).collect(),
+        frame_times_s: frame_times(frames),
         embeddings: stats.iter().map(|s| s.embedding.clone()).collect(),
         thumbnail_jpeg_b64: frames::thumbnail_jpeg_base64(frames),
+    }
+}
+
+/// The keyframe pass keeps the embeddings only.
+fn evidence(
+    frames: &[SampledFrame],
+    stats: &[stats::FrameStats],
+    _faces: Option<FaceSummary>,
+) -> KeyframeEvidence {
+    KeyframeEvidence {
+        frame_times_s: frame_times(frames),
+        embeddings: stats.iter().map(|s| s.embedding.clone()).collect(),
     }
 }
 
@@ -648,16 +922,113 @@ fn apply_frames(r: &mut VideoRecord, result: FramesResult) {
     }
 }
 
-/// The catalog's result for `r` if it was computed for the file as it is now
-/// (same size and mtime) and still parses; None means: compute it again.
-fn fresh_result<T: serde::de::DeserializeOwned>(
-    stored: &std::collections::HashMap<String, crate::catalog::StoredResult>,
-    r: &VideoRecord,
-) -> Option<T> {
-    stored
-        .get(&r.key)
-        .filter(|s| s.size_bytes == r.size_bytes && s.mtime_ns == r.mtime_ns)
-        .and_then(|s| serde_json::from_str(&s.json).ok())
+fn apply_keyframes(r: &mut VideoRecord, result: KeyframesResult) {
+    match result {
+        Ok(evidence) => r.keyframes = Some(evidence),
+        Err(e) => {
+            r.keyframes = None;
+            r.error = Some(format!("undecodable: {e}"));
+        }
+    }
+}
+
+/// The catalog's results of `stage` for `records[scope[..]]`, in `scope`'s
+/// order: each is Some when it was computed for the file as it is now (same
+/// size and mtime) and still parses; None means: compute it again. Rows are
+/// read one at a time.
+fn load_cached<T: serde::de::DeserializeOwned>(
+    catalog: &Catalog,
+    stage: &str,
+    records: &[VideoRecord],
+    scope: &[usize],
+) -> Result<Vec<Option<T>>> {
+    let at: std::collections::HashMap<&str, usize> = scope
+        .iter()
+        .enumerate()
+        .map(|(p, &i)| (records[i].key.as_str(), p))
+        .collect();
+    let mut out: Vec<Option<T>> = (0..scope.len()).map(|_| None).collect();
+    catalog.for_each_in_stage(stage, |key, stored| {
+        if let Some(&p) = at.get(key) {
+            let r = &records[scope[p]];
+            if stored.size_bytes == r.size_bytes && stored.mtime_ns == r.mtime_ns {
+                out[p] = serde_json::from_str(&stored.json).ok();
+            }
+        }
+    })?;
+    Ok(out)
+}
+
+/// A result [`load_results`] did not find.
+#[derive(Debug, Clone)]
+pub struct MissingResult {
+    /// The catalog stage.
+    pub stage: String,
+    /// The file's displayed path.
+    pub path: String,
+    /// Its dataset.
+    pub dataset: String,
+    /// Its path relative to the root.
+    pub rel_path: String,
+}
+
+/// Fill `records` from a catalog that holds every result (`engine merge`):
+/// the probe, then the frame pass (`frames_stage`) or keyframe pass
+/// (`keyframes_stage`) as `passes` plans, applied as [`run`] applies them.
+/// The first result missing (or made for another size or mtime) is the
+/// error.
+pub fn load_results(
+    catalog: &Catalog,
+    records: &mut [VideoRecord],
+    passes: &[FramePass],
+    frames_stage: &str,
+    keyframes_stage: &str,
+) -> Result<(), MissingResult> {
+    let missing = |stage: &str, r: &VideoRecord| MissingResult {
+        stage: stage.to_string(),
+        path: r.path.clone(),
+        dataset: r.dataset.clone(),
+        rel_path: r.rel_path.clone(),
+    };
+    let io = |stage: &str, e: anyhow::Error| MissingResult {
+        stage: stage.to_string(),
+        path: format!("the catalog ({e:#})"),
+        dataset: String::new(),
+        rel_path: String::new(),
+    };
+    let all: Vec<usize> = (0..records.len()).collect();
+    let probes = load_cached::<Result<ProbeInfo, ProbeError>>(catalog, PROBE_STAGE, records, &all)
+        .map_err(|e| io(PROBE_STAGE, e))?;
+    for (i, p) in probes.into_iter().enumerate() {
+        match p {
+            Some(p) => apply_probe(&mut records[i], p),
+            None => return Err(missing(PROBE_STAGE, &records[i])),
+        }
+    }
+    let of_pass = |p: FramePass, records: &[VideoRecord]| -> Vec<usize> {
+        (0..records.len())
+            .filter(|&i| passes[i] == p && records[i].is_readable())
+            .collect()
+    };
+    let full = of_pass(FramePass::Full, records);
+    let cached = load_cached::<FramesResult>(catalog, frames_stage, records, &full)
+        .map_err(|e| io(frames_stage, e))?;
+    for (&i, c) in full.iter().zip(cached) {
+        match c {
+            Some(c) => apply_frames(&mut records[i], c),
+            None => return Err(missing(frames_stage, &records[i])),
+        }
+    }
+    let light = of_pass(FramePass::Keyframes, records);
+    let cached = load_cached::<KeyframesResult>(catalog, keyframes_stage, records, &light)
+        .map_err(|e| io(keyframes_stage, e))?;
+    for (&i, c) in light.iter().zip(cached) {
+        match c {
+            Some(c) => apply_keyframes(&mut records[i], c),
+            None => return Err(missing(keyframes_stage, &records[i])),
+        }
+    }
+    Ok(())
 }
 
 fn apply_probe(r: &mut VideoRecord, result: Result<ProbeInfo, ProbeError>) {

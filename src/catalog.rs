@@ -98,6 +98,54 @@ impl Catalog {
             .map_err(|e| sql(&self.path, e))
     }
 
+    /// Call `f` with every stored result of `stage` (key, result), one row
+    /// at a time, so a large stage is never held in memory as a whole.
+    pub fn for_each_in_stage(
+        &self,
+        stage: &str,
+        mut f: impl FnMut(&str, StoredResult),
+    ) -> Result<(), CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, size_bytes, mtime_ns, json FROM results WHERE stage = ?1")
+            .map_err(|e| sql(&self.path, e))?;
+        let mut rows = stmt.query([stage]).map_err(|e| sql(&self.path, e))?;
+        while let Some(row) = rows.next().map_err(|e| sql(&self.path, e))? {
+            let key: String = row.get(0).map_err(|e| sql(&self.path, e))?;
+            let stored = StoredResult {
+                size_bytes: row.get::<_, i64>(1).map_err(|e| sql(&self.path, e))? as u64,
+                mtime_ns: row.get(2).map_err(|e| sql(&self.path, e))?,
+                json: row.get(3).map_err(|e| sql(&self.path, e))?,
+            };
+            f(&key, stored);
+        }
+        Ok(())
+    }
+
+    /// Copy every row of the catalog at `other` into this one (a row of the
+    /// same stage and key is replaced), in one transaction.
+    pub fn absorb(&self, other: &Path) -> Result<u64, CatalogError> {
+        let other_str = other.to_string_lossy();
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS other", [other_str.as_ref()])
+            .map_err(|e| sql(other, e))?;
+        let copied = self
+            .conn
+            .execute(
+                "INSERT OR REPLACE INTO main.results (stage, key, size_bytes, mtime_ns, json)
+                 SELECT stage, key, size_bytes, mtime_ns, json FROM other.results",
+                [],
+            )
+            .map_err(|e| sql(other, e));
+        let detached = self
+            .conn
+            .execute("DETACH DATABASE other", [])
+            .map_err(|e| sql(other, e));
+        let n = copied?;
+        detached?;
+        Ok(n as u64)
+    }
+
     /// Start a writer thread for `stage`. Send results through the returned
     /// [`StageWriter`] from any thread; call [`StageWriter::finish`] to flush.
     pub fn writer(&self, stage: &str) -> Result<StageWriter, CatalogError> {
@@ -261,5 +309,25 @@ mod tests {
             }
         );
         assert!(cat.load_stage("frames@1").unwrap().is_empty());
+        let mut seen = Vec::new();
+        cat.for_each_in_stage("probe@1", |k, r| seen.push((k.to_string(), r.size_bytes)))
+            .unwrap();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [("/a.mp4".to_string(), 11), ("/b.mp4".to_string(), 1)]
+        );
+        // Absorb: rows of another catalog join these, same keys replaced.
+        let db2 = dir.path().join("other.sqlite");
+        let other = Catalog::open(&db2).unwrap();
+        let w = other.writer("probe@1").unwrap();
+        w.sender().send("/b.mp4", 2, 2, "{\"y\":1}".into());
+        w.sender().send("/c.mp4", 3, 3, "{}".into());
+        w.finish().unwrap();
+        drop(other);
+        assert_eq!(cat.absorb(&db2).unwrap(), 2);
+        let rows = cat.load_stage("probe@1").unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows["/b.mp4"].size_bytes, 2);
     }
 }

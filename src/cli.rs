@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use thiserror::Error;
 
 use crate::paths;
+use crate::shard::Shard;
 use crate::stats::BackendChoice;
 
 /// Default output directory, relative to the working directory.
@@ -67,6 +68,21 @@ pub enum Command {
     )]
     Promote(PromoteArgs),
 
+    /// Join the catalogs of a sharded analysis and write every output.
+    ///
+    /// Each DIR is the --out of one `engine analyze --shard I/N` run (its
+    /// catalog.sqlite, shard.json and inventory.jsonl). The catalogs are
+    /// joined into OUT/catalog.sqlite, then the global steps run as in a
+    /// single-machine analysis (near-duplicates, selection, fake catalog,
+    /// recommendations, reports): the outputs are the ones `engine analyze`
+    /// on the same roots writes. The input files must be readable at the
+    /// same paths (byte-identical copies are confirmed by hashing them).
+    /// Refuses a missing, incomplete or inconsistent shard (exit 1).
+    #[command(
+        after_help = "Example:\n  engine merge out/shard_0 out/shard_1 out/shard_2 --out out/merged"
+    )]
+    Merge(MergeArgs),
+
     /// Cut the planned clips of a clip plan into a store directory.
     ///
     /// PLAN is the clip_plan.jsonl `engine analyze` writes. Every clip is cut
@@ -84,6 +100,26 @@ pub enum Command {
     /// Cut one clip (what `engine extract` runs per clip, in its own process).
     #[command(hide = true)]
     CutClip(CutClipArgs),
+}
+
+/// Flags of `engine merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The shard output directories, one per shard, in any order.
+    #[arg(required = true, value_name = "DIR")]
+    pub shards: Vec<PathBuf>,
+
+    /// Output directory of the merged analysis.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT_DIR)]
+    pub out: PathBuf,
+
+    /// Worker threads (default: one per CPU core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// No progress output; only errors and the final summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Arguments of the hidden `engine cut-clip`.
@@ -180,6 +216,21 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N")]
     pub budget: Option<usize>,
 
+    /// Fakes per dataset × method that get the frame and face pass, drawn
+    /// by a seeded hash; the other fakes get the keyframe pass only
+    /// (embeddings for fake→original links). "all": every fake.
+    #[arg(long, value_name = "N|all", default_value_t = FakeSample(Some(crate::policy::DEFAULT_FAKE_SAMPLE)), value_parser = parse_fake_sample)]
+    pub fake_sample: FakeSample,
+
+    /// Analyse only shard I of N (0 ≤ I < N): the files whose stable hash of
+    /// dataset and relative path falls in it. Writes the shard's catalog,
+    /// inventory.jsonl and shard.json; `engine merge` joins the shards.
+    /// Without the flag, SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (a Slurm
+    /// job array) or JOB_COMPLETION_INDEX with ENGINE_SHARD_COUNT (a
+    /// Kubernetes Indexed Job) choose the shard when set.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+
     /// Let official test/val videos (FF++ split files, the Celeb-DF test
     /// list, DFDC's test release...) and every video of their people or
     /// footage be fake-generation sources; the split plan keeps them in
@@ -239,6 +290,10 @@ pub struct AnalyzeConfig {
     pub models_dir: PathBuf,
     /// Real videos to select (None: derived).
     pub budget: Option<usize>,
+    /// Fakes per dataset × method given the frame pass (None: every fake).
+    pub fake_sample: Option<usize>,
+    /// The shard this run analyses (None: everything).
+    pub shard: Option<Shard>,
     /// Most clips per video.
     pub clips_per_video_max: usize,
     /// Official test/val videos may be selected.
@@ -277,6 +332,32 @@ pub enum UsageError {
     /// `--gpu` on a machine without a usable GPU.
     #[error("{0}")]
     NoGpu(String),
+    /// A shard that cannot be used (flag or environment).
+    #[error("{0}")]
+    BadShard(String),
+}
+
+/// `--fake-sample`: fakes per dataset × method given the frame pass; None is
+/// every fake (`all`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FakeSample(pub Option<usize>);
+
+impl std::fmt::Display for FakeSample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("all"),
+        }
+    }
+}
+
+fn parse_fake_sample(s: &str) -> Result<FakeSample, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(FakeSample(None));
+    }
+    s.parse::<usize>()
+        .map(|n| FakeSample(Some(n)))
+        .map_err(|_| format!("expected a number or \"all\", got {s:?}"))
 }
 
 impl AnalyzeConfig {
@@ -327,11 +408,11 @@ impl AnalyzeConfig {
             (_, true) => BackendChoice::Gpu,
             _ => BackendChoice::Auto,
         };
-        let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        });
+        let jobs = jobs_or_cores(args.jobs);
+        let shard = match args.shard {
+            Some(s) => Some(s),
+            None => Shard::from_env(|k| std::env::var(k).ok()).map_err(UsageError::BadShard)?,
+        };
         Ok(AnalyzeConfig {
             roots,
             out_dir: args.out,
@@ -345,6 +426,8 @@ impl AnalyzeConfig {
             allow_faceless: args.allow_faceless,
             models_dir: args.models.unwrap_or_else(default_models_dir),
             budget: args.budget,
+            fake_sample: args.fake_sample.0,
+            shard,
             clips_per_video_max: args.clips_per_video_max,
             include_official_test: args.include_official_test,
             jobs,
@@ -352,6 +435,15 @@ impl AnalyzeConfig {
             quiet: args.quiet,
         })
     }
+}
+
+/// `--jobs`, else one per CPU core.
+pub fn jobs_or_cores(jobs: Option<u16>) -> usize {
+    jobs.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
 }
 
 /// `./models` when it holds a models.toml, else the `models/` folder of the
@@ -420,6 +512,8 @@ mod tests {
             allow_faceless: false,
             models: None,
             budget: None,
+            fake_sample: FakeSample(Some(4)),
+            shard: Some(Shard { index: 0, count: 1 }),
             clips_per_video_max: 3,
             include_official_test: false,
             jobs: None,
@@ -458,5 +552,35 @@ mod tests {
         let names: Vec<_> = cfg.roots.iter().map(|r| r.dataset.as_str()).collect();
         assert_eq!(names, vec!["data", "data_2"]);
         assert!(!cfg.roots[0].display.ends_with('/'));
+    }
+
+    #[test]
+    fn fake_sample_and_shard_flags_parse() {
+        let cli = Cli::try_parse_from(["engine", "analyze", "r", "--shard", "2/3"]).unwrap();
+        let Command::Analyze(a) = cli.command else {
+            panic!("analyze")
+        };
+        assert_eq!(a.shard, Some(Shard { index: 2, count: 3 }));
+        assert_eq!(
+            a.fake_sample,
+            FakeSample(Some(crate::policy::DEFAULT_FAKE_SAMPLE))
+        );
+        for (flag, want) in [("all", None), ("ALL", None), ("4", Some(4)), ("0", Some(0))] {
+            let cli =
+                Cli::try_parse_from(["engine", "analyze", "r", "--fake-sample", flag]).unwrap();
+            let Command::Analyze(a) = cli.command else {
+                panic!("analyze")
+            };
+            assert_eq!(a.fake_sample, FakeSample(want), "{flag}");
+        }
+        for bad in [
+            ["--fake-sample", "some"],
+            ["--shard", "3/3"],
+            ["--shard", "1"],
+        ] {
+            let mut argv = vec!["engine", "analyze", "r"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
     }
 }

@@ -423,18 +423,19 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
         }
     }
     // Near copies.
+    // The frame pass's embeddings, else the keyframe pass's (link evidence).
     let with_frames: Vec<usize> = idx
         .iter()
         .copied()
-        .filter(|&i| records[i].frames.is_some())
+        .filter(|&i| records[i].frame_embeddings().is_some())
         .collect();
     let frames: Vec<VideoFrames<'_>> = with_frames
         .iter()
         .map(|&i| {
-            let f = records[i].frames.as_ref().expect("filtered");
+            let (times_s, embeddings) = records[i].frame_embeddings().expect("filtered");
             VideoFrames {
-                times_s: &f.frame_times_s,
-                embeddings: &f.embeddings,
+                times_s,
+                embeddings,
             }
         })
         .collect();
@@ -944,6 +945,7 @@ mod tests {
             cluster_id: None,
             duplicate_of: None,
             session_id: None,
+            keyframes: None,
             error: None,
         }
     }

@@ -789,24 +789,24 @@ fn distributions(h: &mut String, inp: &Inputs<'_>, by_path: &HashMap<&str, &Vide
         (
             Bins {
                 key: "motion",
-                title: "motion (mean absolute frame difference)",
+                title: "motion (mean absolute frame difference per second)",
                 edges: vec![
-                    policy::STATIC_MOTION_MAD,
-                    0.5,
-                    1.0,
-                    2.0,
-                    4.0,
-                    policy::HIGH_MOTION_MAD,
-                    10.0,
-                    20.0,
+                    policy::STATIC_MOTION_PER_S,
+                    12.5,
+                    25.0,
+                    50.0,
+                    100.0,
+                    policy::HIGH_MOTION_PER_S,
+                    250.0,
+                    500.0,
                 ],
                 note: format!(
-                    "Median luma change between a sampled frame and the next; static below {}, high motion above {}.",
-                    policy::STATIC_MOTION_MAD,
-                    policy::HIGH_MOTION_MAD
+                    "Median luma change per second between a sampled frame and the next decoded one; static below {}, high motion above {}.",
+                    policy::STATIC_MOTION_PER_S,
+                    policy::HIGH_MOTION_PER_S
                 ),
             },
-            |r| r.frames.as_ref()?.quality.motion_mad.as_ref().map(|m| m.median),
+            |r| r.frames.as_ref()?.quality.motion_per_s.as_ref().map(|m| m.median),
         ),
     ];
     h.push_str("<div class=\"grid\">\n");
@@ -1270,8 +1270,8 @@ fn gaps_and_concerns(h: &mut String, inp: &Inputs<'_>) {
             let q = &r.frames.as_ref()?.quality;
             (q.motion == quality::Motion::Static).then(|| {
                 format!(
-                    "frame change {:.3}",
-                    q.motion_mad.as_ref().map_or(0.0, |m| m.median)
+                    "frame change {:.2}/s",
+                    q.motion_per_s.as_ref().map_or(0.0, |m| m.median)
                 )
             })
         }),

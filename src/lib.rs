@@ -26,6 +26,10 @@
 //!    [`report`]: `inventory.jsonl`, `report.json`, `dedup_report.json`,
 //!    `real_sources.jsonl`, `diversity_balance.json`; [`html`]: `report.html`.
 //!
+//! Sharded runs ([`shard`]): `engine analyze --shard I/N` runs steps 1–3 on
+//! one shard of the files; `engine merge` joins the shards' catalogs and runs
+//! steps 4–6 ([`analyze::conclude`]).
+//!
 //! `engine extract` ([`extract`]) cuts the clips of `clip_plan.jsonl` into a
 //! store with one fixed encoding and writes their manifest; `engine promote`
 //! ([`promote`], entries of [`manifest`]) appends a clip manifest to an
@@ -57,6 +61,7 @@ pub mod report;
 pub mod sample;
 pub mod scan;
 pub mod scene;
+pub mod shard;
 pub mod stage2;
 pub mod stats;
 pub mod unionfind;

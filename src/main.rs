@@ -25,15 +25,32 @@ fn main() -> ExitCode {
                 }
             };
             match analyze::run(&cfg) {
+                Ok(s) if s.shard.is_some() => {
+                    println!(
+                        "engine: shard {} of {} datasets: {} videos ({} readable), {} probed now, {} frame-analysed now, {} keyframe-analysed now; {:.1} s; merge the shards with `engine merge`; outputs in {}",
+                        s.shard.expect("shard run"),
+                        s.datasets,
+                        s.videos,
+                        s.readable,
+                        s.probed_now,
+                        s.frames_now,
+                        s.keyframes_now,
+                        s.elapsed.as_secs_f64(),
+                        cfg.out_dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
                 Ok(s) => {
                     println!(
-                        "engine: {} datasets, {} videos ({} readable, {} unreadable), {} probed now, {} frame-analysed now, {} concerns; selected {} real videos for {} clips; {:.1} s; outputs in {}",
+                        "engine: {} datasets, {} videos ({} readable, {} unreadable), {} probed now, {} frame-analysed now, {} keyframe-analysed now ({} fakes outside the --fake-sample draw), {} concerns; selected {} real videos for {} clips; {:.1} s; outputs in {}",
                         s.datasets,
                         s.videos,
                         s.readable,
                         s.videos - s.readable,
                         s.probed_now,
                         s.frames_now,
+                        s.keyframes_now,
+                        s.keyframe_pass_videos,
                         s.concerns,
                         s.selected,
                         s.clips,
@@ -47,6 +64,31 @@ fn main() -> ExitCode {
                     // A request this machine cannot meet (--gpu without a GPU) is a usage error.
                     let usage = e.downcast_ref::<engine::cli::UsageError>().is_some();
                     ExitCode::from(if usage { 2 } else { 1 })
+                }
+            }
+        }
+        Command::Merge(args) => {
+            let jobs = engine::cli::jobs_or_cores(args.jobs);
+            match engine::shard::merge(&args.shards, &args.out, jobs, args.quiet) {
+                Ok(s) => {
+                    println!(
+                        "engine: merged {} shards: {} datasets, {} videos ({} readable, {} unreadable), {} concerns; selected {} real videos for {} clips; {:.1} s; outputs in {}",
+                        s.shards,
+                        s.datasets,
+                        s.videos,
+                        s.readable,
+                        s.videos - s.readable,
+                        s.concerns,
+                        s.selected,
+                        s.clips,
+                        s.elapsed.as_secs_f64(),
+                        args.out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("engine: error: {e:#}");
+                    ExitCode::from(1)
                 }
             }
         }

@@ -35,15 +35,20 @@ pub const BLURRY_LAPLACIAN_VAR: f64 = 50.0;
 /// demo's MPEG-4 and smooth-gradient clips sit at 120–140.
 pub const SOFT_LAPLACIAN_VAR: f64 = 110.0;
 
-/// Median mean absolute luma change between consecutive frames (levels)
-/// below which a video is `static`: a looped still image re-encoded measures
-/// 0.0–0.07 here (codec noise only), while a test card with one small moving
-/// element already measures 0.19.
-pub const STATIC_MOTION_MAD: f64 = 0.15;
+/// Median motion per second (mean absolute luma change of the analysis image
+/// between a sampled frame and the next decoded one, divided by the time
+/// between them; levels per second) below which a video is `static`. From the
+/// per-frame-pair measurements on the demo corpus's 25-fps clips: a looped
+/// still image re-encoded measures 0.0–0.07 levels a pair (codec noise
+/// only), a test card with one small moving element already 0.19; the
+/// threshold 0.15 levels a pair at 25 fps is 3.75 levels per second. Codec
+/// noise does not grow with the gap, so a still video sampled four frames
+/// apart (B-frames skipped) reads lower still, never higher.
+pub const STATIC_MOTION_PER_S: f64 = 3.75;
 
-/// Median frame-to-frame change above which a video has `high` motion
-/// (camera pans, fast action).
-pub const HIGH_MOTION_MAD: f64 = 6.0;
+/// Median motion per second above which a video has `high` motion (camera
+/// pans, fast action): 6 levels a frame pair at 25 fps.
+pub const HIGH_MOTION_PER_S: f64 = 150.0;
 
 // ------------------------------------------------------------------ tiers --
 
@@ -120,6 +125,21 @@ pub const MIN_EMBEDDING_NORM: f32 = 0.5;
 /// Durations within this many seconds count as equal when choosing the
 /// cluster member to keep (re-encodes and remuxes differ by a frame or two).
 pub const SAME_DURATION_S: f64 = 0.5;
+
+// ------------------------------------------------------------ fake sample --
+
+/// Fakes per dataset × method that get the frame and face pass by default
+/// (`--fake-sample`); the others get the keyframe pass only. The fake
+/// catalog reports medians (blur, blockiness, face flicker) per dataset and
+/// method. From n fakes drawn at random, the order statistics at ranks
+/// n/2 ± 0.98·√n bracket the population median with 95% confidence
+/// whatever the distribution (the sign test's normal approximation), i.e.
+/// the sample median lies between the population's 50 ± 98/√n percentiles.
+/// 385 is the smallest n for which that band is within ±5 percentiles
+/// (0.98/√385 = 0.0499). At DFDC scale (about 100k fakes, one stratum since
+/// DFDC names no method) that is 0.4% of the fakes; a method with fewer
+/// than 385 fakes is measured whole.
+pub const DEFAULT_FAKE_SAMPLE: usize = 385;
 
 // ------------------------------------------------------------- selection --
 

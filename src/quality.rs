@@ -11,8 +11,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{
-    BLURRY_LAPLACIAN_VAR, BRIGHT_MEAN, HIGH_CONTRAST_STD, HIGH_MOTION_MAD, LOW_LIGHT_MEAN,
-    SOFT_LAPLACIAN_VAR, STATIC_MOTION_MAD,
+    BLURRY_LAPLACIAN_VAR, BRIGHT_MEAN, HIGH_CONTRAST_STD, HIGH_MOTION_PER_S, LOW_LIGHT_MEAN,
+    SOFT_LAPLACIAN_VAR, STATIC_MOTION_PER_S,
 };
 use crate::stats::FrameStats;
 
@@ -85,8 +85,14 @@ pub struct VideoQuality {
     pub clipped_white_frac: Spread,
     /// Laplacian variance on the analysis image (blur: lower is blurrier).
     pub laplacian_var: Spread,
-    /// Mean absolute luma change to the next frame (levels); None if no frame had a successor.
-    pub motion_mad: Option<Spread>,
+    /// Motion per second: mean absolute luma change to the next decoded
+    /// frame divided by the time between them (levels per second); None if
+    /// no frame had a successor.
+    pub motion_per_s: Option<Spread>,
+    /// Seconds between a sampled frame and the next decoded one that motion
+    /// was measured against (1/fps when every frame is decoded; the I/P
+    /// spacing when B-frames are skipped).
+    pub motion_gap_s: Option<Spread>,
     /// Hasler–Süsstrunk colorfulness.
     pub colorfulness: Spread,
     /// 8×8 block-boundary discontinuity ratio (≈1 clean, higher blockier).
@@ -106,8 +112,10 @@ pub fn aggregate(frames: &[FrameStats]) -> Option<VideoQuality> {
         return None;
     }
     let spread = |f: &dyn Fn(&FrameStats) -> f64| spread_of(frames.iter().map(f).collect());
-    let motions: Vec<f64> = frames.iter().filter_map(|f| f.motion).collect();
-    let motion_mad = (!motions.is_empty()).then(|| spread_of(motions));
+    let motions: Vec<f64> = frames.iter().filter_map(|f| f.motion_per_s).collect();
+    let motion_per_s = (!motions.is_empty()).then(|| spread_of(motions));
+    let gaps: Vec<f64> = frames.iter().filter_map(|f| f.motion_gap_s).collect();
+    let motion_gap_s = (!gaps.is_empty()).then(|| spread_of(gaps));
     let luma_mean = spread(&|f| f.mean_luma);
     let luma_std = spread(&|f| f.std_luma);
     let laplacian_var = spread(&|f| f.laplacian_var);
@@ -115,7 +123,7 @@ pub fn aggregate(frames: &[FrameStats]) -> Option<VideoQuality> {
         frames_sampled: frames.len(),
         lighting: classify_lighting(luma_mean.median, luma_std.median),
         sharpness: classify_sharpness(laplacian_var.median),
-        motion: classify_motion(motion_mad.map(|m| m.median).unwrap_or(0.0)),
+        motion: classify_motion(motion_per_s.map(|m| m.median).unwrap_or(0.0)),
         luma_mean,
         luma_std,
         luma_p01: spread(&|f| f.p01),
@@ -123,7 +131,8 @@ pub fn aggregate(frames: &[FrameStats]) -> Option<VideoQuality> {
         clipped_black_frac: spread(&|f| f.clipped_black_frac),
         clipped_white_frac: spread(&|f| f.clipped_white_frac),
         laplacian_var,
-        motion_mad,
+        motion_per_s,
+        motion_gap_s,
         colorfulness: spread(&|f| f.colorfulness),
         blockiness: spread(&|f| f.blockiness),
     })
@@ -153,11 +162,11 @@ pub fn classify_sharpness(laplacian_var: f64) -> Sharpness {
     }
 }
 
-/// Motion from the median frame-to-frame change.
-pub fn classify_motion(mad: f64) -> Motion {
-    if mad < STATIC_MOTION_MAD {
+/// Motion from the median change per second.
+pub fn classify_motion(per_s: f64) -> Motion {
+    if per_s < STATIC_MOTION_PER_S {
         Motion::Static
-    } else if mad < HIGH_MOTION_MAD {
+    } else if per_s < HIGH_MOTION_PER_S {
         Motion::Low
     } else {
         Motion::High
@@ -202,8 +211,8 @@ mod tests {
         assert_eq!(classify_sharpness(1.0), Sharpness::Blurry);
         assert_eq!(classify_sharpness(80.0), Sharpness::Soft);
         assert_eq!(classify_sharpness(500.0), Sharpness::Sharp);
-        assert_eq!(classify_motion(0.1), Motion::Static);
-        assert_eq!(classify_motion(2.0), Motion::Low);
-        assert_eq!(classify_motion(20.0), Motion::High);
+        assert_eq!(classify_motion(2.5), Motion::Static);
+        assert_eq!(classify_motion(50.0), Motion::Low);
+        assert_eq!(classify_motion(500.0), Motion::High);
     }
 }

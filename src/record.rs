@@ -37,6 +37,9 @@ pub struct VideoRecord {
     pub probe: Option<ProbeInfo>,
     /// What the sampled frames look like, once the frame pass ran.
     pub frames: Option<FrameSummary>,
+    /// Keyframe-level evidence, for a video that gets the keyframe pass
+    /// instead of the frame pass (a fake outside the `--fake-sample` sample).
+    pub keyframes: Option<KeyframeEvidence>,
     /// Near-duplicate cluster this video belongs to, if any.
     pub cluster_id: Option<usize>,
     /// The kept member's path, when this video is a duplicate not kept.
@@ -69,7 +72,60 @@ pub struct FrameSummary {
     pub scene: Option<crate::scene::SceneSummary>,
 }
 
+/// Which pass over its frames a video gets (planned before probing, from
+/// labels only, so every shard of a sharded run plans the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FramePass {
+    /// The frame and face pass: statistics, categories, faces, embeddings.
+    Full,
+    /// Keyframes only: embeddings for fake→original links, nothing else.
+    Keyframes,
+}
+
+impl FramePass {
+    /// The name written to `inventory.jsonl` (`frame_pass`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FramePass::Full => "full",
+            FramePass::Keyframes => "keyframes",
+        }
+    }
+}
+
+/// The keyframe pass's result for one video: link evidence only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyframeEvidence {
+    /// Times of the keyframes, seconds from the start.
+    pub frame_times_s: Vec<f64>,
+    /// One embedding per keyframe (the frame pass's definition: unit length,
+    /// shorter on low-texture frames, which dedup ignores).
+    pub embeddings: Vec<Vec<f32>>,
+}
+
 impl VideoRecord {
+    /// Frame times and embeddings for near-duplicate and fake→original
+    /// search: the frame pass's, else the keyframe pass's.
+    pub fn frame_embeddings(&self) -> Option<(&[f64], &[Vec<f32>])> {
+        if let Some(f) = &self.frames {
+            return Some((&f.frame_times_s, &f.embeddings));
+        }
+        self.keyframes
+            .as_ref()
+            .map(|k| (k.frame_times_s.as_slice(), k.embeddings.as_slice()))
+    }
+
+    /// Which pass produced this record's frame results, if any ran.
+    pub fn frame_pass(&self) -> Option<FramePass> {
+        if self.frames.is_some() {
+            Some(FramePass::Full)
+        } else if self.keyframes.is_some() {
+            Some(FramePass::Keyframes)
+        } else {
+            None
+        }
+    }
+
     /// The video's identity embedding (the mean embedding of its main face),
     /// where the face pass made one.
     pub fn identity_embedding(&self) -> Option<&[f32]> {

@@ -26,7 +26,7 @@ use crate::record::{Concern, VideoRecord};
 use crate::sample::{Gap, Selection};
 
 /// What one dataset root held, beyond its video records.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DatasetInfo {
     /// Dataset name.
     pub name: String,
@@ -74,6 +74,7 @@ struct InventoryLine<'a> {
     official_split: Option<&'a str>,
     identity: Option<&'a str>,
     attrs: &'a BTreeMap<String, String>,
+    frame_pass: Option<&'static str>,
     quality: Option<&'a crate::quality::VideoQuality>,
     faces: Option<&'a crate::faces::FaceSummary>,
     capture: Option<crate::capture::Capture>,
@@ -117,6 +118,7 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
         official_split: l.official_split.as_deref(),
         identity: l.identity.as_deref(),
         attrs: &l.attrs,
+        frame_pass: r.frame_pass().map(|p| p.as_str()),
         quality: r.frames.as_ref().map(|f| &f.quality),
         faces: r.frames.as_ref().and_then(|f| f.faces.as_ref()),
         capture: p.map(crate::capture::classify),
@@ -159,14 +161,22 @@ pub const OUTPUT_FILES: &[&str] = &[
     "report.html",
 ];
 
-/// Write every output file into `out_dir`, each atomically.
-pub fn write_outputs(out_dir: &Path, records: &[VideoRecord], outputs: &Outputs) -> Result<()> {
+/// Write `inventory.jsonl` of `records` into `out_dir`, atomically.
+pub fn write_inventory<'r>(
+    out_dir: &Path,
+    records: impl ExactSizeIterator<Item = &'r VideoRecord>,
+) -> Result<()> {
     let mut inventory = Vec::with_capacity(records.len() * 512);
     for r in records {
         serde_json::to_writer(&mut inventory, &inventory_line(r))?;
         inventory.push(b'\n');
     }
-    write_atomic(&out_dir.join("inventory.jsonl"), &inventory)?;
+    write_atomic(&out_dir.join("inventory.jsonl"), &inventory)
+}
+
+/// Write every output file into `out_dir`, each atomically.
+pub fn write_outputs(out_dir: &Path, records: &[VideoRecord], outputs: &Outputs) -> Result<()> {
+    write_inventory(out_dir, records.iter())?;
     write_atomic(&out_dir.join("dedup_report.json"), &pretty(&outputs.dedup)?)?;
     let mut lines = Vec::new();
     for p in &outputs.selection.picks {

@@ -453,25 +453,30 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
             let stats: Vec<FrameStats> = times
                 .iter()
                 .zip(&embeddings)
-                .map(|(_, e)| FrameStats {
-                    width: w,
-                    height: h,
-                    mean_luma: 20.0 + rng.unit() * 200.0,
-                    std_luma: 20.0 + rng.unit() * 60.0,
-                    p01: 5.0,
-                    p99: 240.0,
-                    clipped_black_frac: 0.01,
-                    clipped_white_frac: 0.01,
-                    laplacian_var: 10.0 + rng.unit() * 3000.0,
-                    motion: Some(rng.unit() * 15.0),
-                    colorfulness: rng.unit() * 60.0,
-                    blockiness: 1.0 + rng.unit(),
-                    embedding: e.clone(),
-                    neutral_rgb: None,
-                    neutral_share: 0.0,
-                    sky_share: 0.0,
-                    si_cells: Vec::new(),
-                    shift_px: None,
+                .map(|(_, e)| {
+                    FrameStats {
+                        width: w,
+                        height: h,
+                        mean_luma: 20.0 + rng.unit() * 200.0,
+                        std_luma: 20.0 + rng.unit() * 60.0,
+                        p01: 5.0,
+                        p99: 240.0,
+                        clipped_black_frac: 0.01,
+                        clipped_white_frac: 0.01,
+                        laplacian_var: 10.0 + rng.unit() * 3000.0,
+                        motion: Some(rng.unit() * 15.0),
+                        motion_gap_s: None,
+                        motion_per_s: None,
+                        colorfulness: rng.unit() * 60.0,
+                        blockiness: 1.0 + rng.unit(),
+                        embedding: e.clone(),
+                        neutral_rgb: None,
+                        neutral_share: 0.0,
+                        sky_share: 0.0,
+                        si_cells: Vec::new(),
+                        shift_px: None,
+                    }
+                    .with_motion_gap(Some(0.04))
                 })
                 .collect();
             FrameSummary {
@@ -505,6 +510,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
             original_path: None,
             probe,
             frames,
+            keyframes: None,
             cluster_id: None,
             session_id: None,
             duplicate_of: None,

@@ -675,6 +675,7 @@ mod tests {
                 height: h,
                 luma: &luma,
                 next_luma: None,
+                next_gap_s: None,
                 rgb_width: 0,
                 rgb_height: 0,
                 rgb: &[],

@@ -128,6 +128,11 @@ pub struct FrameInput<'a> {
     /// Luma of the following decoded frame (same size), used for motion;
     /// `None` gives `motion: None`.
     pub next_luma: Option<&'a [u8]>,
+    /// Seconds between this frame and `next_luma`'s (they need not be
+    /// adjacent: with B-frames skipped the next decoded frame is the next I
+    /// or P frame). Only the host uses it ([`FrameStats::with_motion_gap`]):
+    /// the backends' integer sums do not depend on it.
+    pub next_gap_s: Option<f64>,
     /// RGB thumbnail width in pixels (may be 0: colourfulness is then 0).
     pub rgb_width: u32,
     /// RGB thumbnail height in pixels.
@@ -236,8 +241,17 @@ pub struct FrameStats {
     /// analysis image so it does not depend on the source resolution.
     pub laplacian_var: f64,
     /// Mean absolute difference between the analysis images of this frame and
-    /// the next (levels 0–255); `None` without a next frame.
+    /// the next decoded one (levels 0–255); `None` without a next frame. Its
+    /// size depends on how far apart the two frames are: compare
+    /// [`FrameStats::motion_per_s`] across videos.
     pub motion: Option<f64>,
+    /// Seconds between this frame and the next one `motion` was measured
+    /// against; `None` without a next frame or a usable time gap.
+    #[serde(default)]
+    pub motion_gap_s: Option<f64>,
+    /// Motion per second: `motion / motion_gap_s` (levels per second).
+    #[serde(default)]
+    pub motion_per_s: Option<f64>,
     /// Hasler–Süsstrunk colourfulness of the RGB thumbnail:
     /// C = √(σ_rg² + σ_yb²) + 0.3·√(μ_rg² + μ_yb²), rg = R − G,
     /// yb = (R + G)/2 − B (levels). 0 = grey; ~15 slightly colourful, ~60+
@@ -332,12 +346,13 @@ pub trait StatsBackend: Send {
     fn sums(&mut self, frames: &[FrameInput<'_>]) -> Result<Vec<FrameSums>, StatsError>;
 
     /// Per-frame statistics: [`StatsBackend::sums`] followed by the shared
-    /// [`FrameStats::from_sums`].
+    /// [`FrameStats::from_sums`] and [`FrameStats::with_motion_gap`].
     fn compute(&mut self, frames: &[FrameInput<'_>]) -> Result<Vec<FrameStats>, StatsError> {
         Ok(self
             .sums(frames)?
             .iter()
-            .map(FrameStats::from_sums)
+            .zip(frames)
+            .map(|(s, f)| FrameStats::from_sums(s).with_motion_gap(f.next_gap_s))
             .collect())
     }
 }
@@ -640,10 +655,24 @@ impl FrameStats {
             clipped_white_frac: white as f64 / nf,
             laplacian_var,
             motion,
+            motion_gap_s: None,
+            motion_per_s: None,
             colorfulness,
             blockiness,
             embedding: embedding_from_grid(&s.grid),
         }
+    }
+
+    /// Record the time between the frame and the one its `motion` was
+    /// measured against, and scale motion to a rate: `motion_per_s =
+    /// motion / gap_s`. The shared host step after [`FrameStats::from_sums`]
+    /// (both backends' sums stay integer and gap-free). A gap that is
+    /// missing, not positive or not finite leaves both `None`.
+    pub fn with_motion_gap(mut self, gap_s: Option<f64>) -> FrameStats {
+        let gap = gap_s.filter(|g| g.is_finite() && *g > 0.0);
+        self.motion_gap_s = self.motion.and(gap);
+        self.motion_per_s = self.motion.zip(self.motion_gap_s).map(|(m, g)| m / g);
+        self
     }
 }
 
@@ -771,6 +800,7 @@ mod tests {
             height: h,
             luma,
             next_luma: next,
+            next_gap_s: None,
             rgb_width: rgb.0,
             rgb_height: rgb.1,
             rgb: rgb.2,
@@ -872,6 +902,18 @@ mod tests {
         let st = FrameStats::from_sums(&sums(w, h, &a, Some(&b), (0, 0, &[])));
         assert_eq!(st.motion, Some(20.0));
         assert_eq!(stats(w, h, &a).motion, None);
+        // Per second: the same change over 4 frames at 30 fps is a quarter
+        // of the rate it is over one frame.
+        let four = st.clone().with_motion_gap(Some(4.0 / 30.0));
+        assert_eq!(four.motion_gap_s, Some(4.0 / 30.0));
+        assert!((four.motion_per_s.unwrap() - 150.0).abs() < 1e-9);
+        let one = st.clone().with_motion_gap(Some(1.0 / 30.0));
+        assert!((one.motion_per_s.unwrap() - 600.0).abs() < 1e-9);
+        assert_eq!(st.clone().with_motion_gap(Some(0.0)).motion_per_s, None);
+        assert_eq!(
+            stats(w, h, &a).with_motion_gap(Some(0.1)).motion_gap_s,
+            None
+        );
     }
 
     #[test]
@@ -1016,6 +1058,7 @@ mod tests {
             height: 4,
             luma: &[0; 15],
             next_luma: None,
+            next_gap_s: None,
             rgb_width: 0,
             rgb_height: 0,
             rgb: &[],
