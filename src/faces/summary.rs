@@ -512,8 +512,12 @@ pub struct FaceSummary {
     #[serde(default)]
     pub face_to_background_change_ratio: Option<f64>,
     /// Temporal consistency: median over the face frames of the main face's
-    /// mean five-landmark displacement to the next frame, in face-box
-    /// heights per frame (0.01 on a 100-px face is 1 px a frame).
+    /// mean five-landmark displacement to the frame after it, in face-box
+    /// heights (0.01 on a 100-px face is 1 px). "Per frame" is per sampled
+    /// pair: the frame after is the next decoded reference frame (1 to 4
+    /// frames later in H.264 with B-frames, which the frame pass skips), so
+    /// smooth head motion reads larger than over one frame while jitter,
+    /// which does not grow with the gap, reads the same.
     #[serde(default)]
     pub landmark_jitter_face_heights_per_frame: Option<f64>,
     /// Temporal consistency: mean over the face frames of 1 − cos between
