@@ -92,19 +92,7 @@ fn frame_pass(path: &Path, faces: &FacePass) -> StageCpu {
     lap(&mut cpu.probe);
     let mut sampled = frames::sample_frames(path, &info, 16, 8).unwrap();
     lap(&mut cpu.decode);
-    let inputs: Vec<FrameInput<'_>> = sampled
-        .iter()
-        .map(|f| FrameInput {
-            width: f.width,
-            height: f.height,
-            luma: &f.luma,
-            next_luma: f.next_luma.as_deref(),
-            next_gap_s: f.next_gap_s,
-            rgb_width: f.thumb_width,
-            rgb_height: f.thumb_height,
-            rgb: &f.rgb,
-        })
-        .collect();
+    let inputs: Vec<FrameInput<'_>> = sampled.iter().map(|f| f.stats_input()).collect();
     let stats = CpuBackend::new().compute(&inputs).unwrap();
     assert_eq!(stats.len(), 16);
     drop(inputs);

@@ -856,19 +856,7 @@ fn measure_batch<T>(
 }
 
 fn inputs(frames: &[SampledFrame]) -> Vec<FrameInput<'_>> {
-    frames
-        .iter()
-        .map(|f| FrameInput {
-            width: f.width,
-            height: f.height,
-            luma: &f.luma,
-            next_luma: f.next_luma.as_deref(),
-            next_gap_s: f.next_gap_s,
-            rgb_width: f.thumb_width,
-            rgb_height: f.thumb_height,
-            rgb: &f.rgb,
-        })
-        .collect()
+    frames.iter().map(SampledFrame::stats_input).collect()
 }
 
 /// Times rounded to the millisecond, as the outputs show them.

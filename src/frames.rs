@@ -114,6 +114,22 @@ pub struct SampledFrame {
     pub face: Option<FaceFrame>,
 }
 
+impl SampledFrame {
+    /// The frame as the statistics backends take it.
+    pub fn stats_input(&self) -> crate::stats::FrameInput<'_> {
+        crate::stats::FrameInput {
+            width: self.width,
+            height: self.height,
+            luma: &self.luma,
+            next_luma: self.next_luma.as_deref(),
+            next_gap_s: self.next_gap_s,
+            rgb_width: self.thumb_width,
+            rgb_height: self.thumb_height,
+            rgb: &self.rgb,
+        }
+    }
+}
+
 /// A sampled frame at face-detection size.
 #[derive(Debug, Clone)]
 pub struct FaceFrame {

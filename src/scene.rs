@@ -10,6 +10,8 @@ use std::f64::consts::PI;
 
 use serde::{Deserialize, Serialize};
 
+use crate::faces::summary::median;
+
 /// Below this correlated colour temperature the light is `warm`: tungsten
 /// and halogen lamps sit at 2700–3300 K, warm-white LEDs at 3000 K (CIE
 /// illuminant A is 2856 K).
@@ -187,19 +189,6 @@ pub struct SceneFrame<'a> {
     pub stats: &'a crate::stats::FrameStats,
     /// Seconds from this frame to the next one (`None`: no next frame).
     pub next_gap_s: Option<f64>,
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
 }
 
 fn round2(v: f64) -> f64 {
