@@ -76,6 +76,33 @@ fn demo_plan_extract_promote_keeps_splits_disjoint_and_official_test_out() {
         .sum();
     assert!(planned > 0);
     assert_eq!(plan.len(), planned);
+    // Stage 2: one fake-generation job per planned clip, in the clip's
+    // split, so every split is real:fake 1:1.
+    let jobs = read_jsonl(&out.join("fake_jobs.jsonl"));
+    let per_split = |lines: &[Value]| -> BTreeMap<String, usize> {
+        let mut n = BTreeMap::new();
+        for l in lines {
+            *n.entry(l["split"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+        n
+    };
+    assert_eq!(
+        per_split(&jobs),
+        per_split(&plan),
+        "real:fake 1:1 per split"
+    );
+    let clip_split: BTreeMap<&str, &str> = plan
+        .iter()
+        .map(|c| (c["clip_id"].as_str().unwrap(), c["split"].as_str().unwrap()))
+        .collect();
+    for j in &jobs {
+        assert_eq!(
+            clip_split.get(j["clip_id"].as_str().unwrap()),
+            Some(&j["split"].as_str().unwrap()),
+            "{j}"
+        );
+    }
     let ids: BTreeSet<&str> = plan
         .iter()
         .map(|c| c["clip_id"].as_str().unwrap())
