@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::{
-    analysis_size, bin_range, block_pair_counts, is_near_neutral, is_sky, isqrt, si_cell, validate,
+    analysis_size, bin_range, block_pair_counts, is_near_neutral, is_sky, si_cell, validate,
     FrameInput, FrameSums, StatsBackend, StatsError, BLOCK_SIZE, GRID_CELLS, GRID_SIDE, HIST_BINS,
     SI_CELLS, SI_CELL_COUNT, SKY_BAND_DIVISOR,
 };
@@ -461,9 +461,15 @@ fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
             (a.max(1) as usize, (b as usize).min(w - 1))
         })
         .collect();
+    // Shifted-slice zips throughout (no windows, no indexing) so every loop
+    // vectorises.
     let smooth = |r: &[u8], out: &mut [i32]| {
-        for (o, t) in out[1..w - 1].iter_mut().zip(r.windows(3)) {
-            *o = i32::from(t[0]) + 2 * i32::from(t[1]) + i32::from(t[2]);
+        for ((o, (&a, &b)), &c) in out[1..w - 1]
+            .iter_mut()
+            .zip(r[..w - 2].iter().zip(&r[1..w - 1]))
+            .zip(&r[2..])
+        {
+            *o = i32::from(a) + 2 * i32::from(b) + i32::from(c);
         }
     };
     let (mut s_up, mut s_mid, mut s_down) = (vec![0i32; w], vec![0i32; w], vec![0i32; w]);
@@ -481,19 +487,27 @@ fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
         for (((c, &u), &m), &d) in col.iter_mut().zip(up).zip(row).zip(down) {
             *c = i32::from(u) + 2 * i32::from(m) + i32::from(d);
         }
-        for ((g, c), (u, d)) in gx[1..w - 1].iter_mut().zip(col.windows(3)).zip(
-            gy[1..w - 1]
-                .iter_mut()
-                .zip(s_down[1..w - 1].iter().zip(&s_up[1..w - 1])),
-        ) {
-            *g = c[2] - c[0];
-            *u = d.0 - d.1;
+        for ((g, &l), &r) in gx[1..w - 1].iter_mut().zip(&col[..w - 2]).zip(&col[2..]) {
+            *g = r - l;
+        }
+        for ((g, &d), &u) in gy[1..w - 1]
+            .iter_mut()
+            .zip(&s_down[1..w - 1])
+            .zip(&s_up[1..w - 1])
+        {
+            *g = d - u;
         }
         let cy = si_cell(y as u32, h as u32) as usize;
         for (cx, &(a, b)) in spans.iter().enumerate() {
             let (mut s1, mut s2) = (0u32, 0u32);
             for (&x, &y) in gx[a..b.max(a)].iter().zip(&gy[a..b.max(a)]) {
-                let m = isqrt((x * x + y * y) as u32);
+                // super::isqrt, written so the loop vectorises: |gx|, |gy|
+                // ≤ 1020, so m² ≤ 2·1020² < 2^21 is exact in f32 and its
+                // root (< 1443) truncates to ⌊√m²⌋ (see isqrt's proof).
+                let root = ((x * x + y * y) as f32).sqrt();
+                // SAFETY: `root` is finite and in [0, 1443): it fits i32,
+                // which is all the unchecked conversion requires.
+                let m = unsafe { root.to_int_unchecked::<i32>() } as u32;
                 s1 += m;
                 s2 += m * m;
             }
