@@ -248,34 +248,15 @@ fn motion_is_per_second_whatever_the_gap() {
 /// zero-byte file.
 fn small_dfdc(root: &Path) {
     let part = root.join("dfdc_train_part_0");
-    std::fs::create_dir_all(&part).unwrap();
-    let mut meta = serde_json::Map::new();
-    for (i, asset) in ["grace_hopper.jpg", "astronaut.png", "camera.png"]
-        .into_iter()
-        .enumerate()
-    {
-        let clip = common::DfdcClip {
-            shrink: 6,
-            gop: Some(60),
-            phase: i as f64,
-            ..common::DfdcClip::new(asset)
-        };
-        let real = format!("real_{i}.mp4");
-        clip.make(&part.join(&real));
-        meta.insert(real.clone(), serde_json::json!({"label": "REAL"}));
-        for n in 1..=2u8 {
-            let fake = format!("fake_{i}_{n}.mp4");
-            common::DfdcClip { fake: n, ..clip }.make(&part.join(&fake));
-            meta.insert(fake, serde_json::json!({"label": "FAKE", "original": real}));
-        }
-    }
+    let mut meta = common::dfdc_part(
+        &part,
+        &["grace_hopper.jpg", "astronaut.png", "camera.png"],
+        6,
+        2,
+    );
     std::fs::write(part.join("empty.mp4"), b"").unwrap();
     meta.insert("empty.mp4".into(), serde_json::json!({"label": "REAL"}));
-    std::fs::write(
-        part.join("metadata.json"),
-        serde_json::to_vec(&serde_json::Value::Object(meta)).unwrap(),
-    )
-    .unwrap();
+    common::write_json_object(&part.join("metadata.json"), meta);
 }
 
 /// A second root, folder layout: two reals (one a mirrored copy of the

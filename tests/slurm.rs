@@ -264,29 +264,8 @@ fn slurm_job_array_and_dependent_merge_equal_one_run() {
     set_mode(dir.path(), 0o755);
     let root = dir.path().join("dfdc");
     let part = root.join("dfdc_train_part_0");
-    let mut meta = serde_json::Map::new();
-    for (i, asset) in ["grace_hopper.jpg", "astronaut.png"]
-        .into_iter()
-        .enumerate()
-    {
-        let clip = common::DfdcClip {
-            shrink: 8,
-            gop: Some(60),
-            phase: i as f64,
-            ..common::DfdcClip::new(asset)
-        };
-        let real = format!("real_{i}.mp4");
-        clip.make(&part.join(&real));
-        meta.insert(real.clone(), serde_json::json!({"label": "REAL"}));
-        let fake = format!("fake_{i}.mp4");
-        common::DfdcClip { fake: 1, ..clip }.make(&part.join(&fake));
-        meta.insert(fake, serde_json::json!({"label": "FAKE", "original": real}));
-    }
-    std::fs::write(
-        part.join("metadata.json"),
-        serde_json::to_vec(&serde_json::Value::Object(meta)).unwrap(),
-    )
-    .unwrap();
+    let meta = common::dfdc_part(&part, &["grace_hopper.jpg", "astronaut.png"], 8, 1);
+    common::write_json_object(&part.join("metadata.json"), meta);
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     let args = format!(
         "--cpu --frames 8 --face-frames 2 --fake-sample 1 --models {}",

@@ -297,6 +297,47 @@ impl DfdcClip {
 }
 
 /// A DFDC-style root (`ROOT/dfdc_train_part_0/` with `metadata.json`) of
+/// A DFDC training part at `part` (e.g. `dfdc_train_part_0`): per asset `i`
+/// one original `real_{i}.mp4` ([`DfdcClip`] at 1/`shrink` of DFDC's size,
+/// a keyframe every 60 frames, camera phase `i`) and `fakes_per_real` fakes
+/// `fake_{i}_{n}.mp4` of it. Returns their `metadata.json` entries (label,
+/// and each fake's original), for [`write_json_object`].
+pub fn dfdc_part(
+    part: &Path,
+    assets: &[&'static str],
+    shrink: u32,
+    fakes_per_real: u8,
+) -> serde_json::Map<String, serde_json::Value> {
+    std::fs::create_dir_all(part).unwrap();
+    let mut meta = serde_json::Map::new();
+    for (i, &asset) in assets.iter().enumerate() {
+        let clip = DfdcClip {
+            shrink,
+            gop: Some(60),
+            phase: i as f64,
+            ..DfdcClip::new(asset)
+        };
+        let real = format!("real_{i}.mp4");
+        clip.make(&part.join(&real));
+        meta.insert(real.clone(), serde_json::json!({"label": "REAL"}));
+        for n in 1..=fakes_per_real {
+            let fake = format!("fake_{i}_{n}.mp4");
+            DfdcClip { fake: n, ..clip }.make(&part.join(&fake));
+            meta.insert(fake, serde_json::json!({"label": "FAKE", "original": real}));
+        }
+    }
+    meta
+}
+
+/// Write `map` as a JSON object to `path`.
+pub fn write_json_object(path: &Path, map: serde_json::Map<String, serde_json::Value>) {
+    std::fs::write(
+        path,
+        serde_json::to_vec(&serde_json::Value::Object(map)).unwrap(),
+    )
+    .unwrap();
+}
+
 /// `reals` originals (of the 8 DfdcClip variants: two photos × landscape /
 /// portrait × plain / mirrored) and `fakes_per_real` fakes of each (at most
 /// 2), the clips made once under `cache` and hard-linked in. Returns the
