@@ -2,11 +2,17 @@
 //! footage re-encoded, rescaled, trimmed or remuxed) found from the frame
 //! embeddings, then grouped into clusters with one member kept.
 //!
-//! Near-duplicate search: every informative frame embedding of every readable
-//! video is indexed (an HNSW index from `hnsw_rs` above
-//! [`neighbours::BRUTE_FORCE_MAX_POINTS`] frames, exact search below it); each frame's
-//! neighbours within [`FRAME_MATCH_MAX_L2`] that belong to other videos make
-//! candidate pairs. Each candidate pair is then verified exactly on the two
+//! Near-duplicate search: the informative frame embeddings of every readable
+//! video are covered by a few balls of [`INDEX_BALL_RADIUS`] (a still shot is
+//! one); the balls of videos with a full frame pass are indexed (an HNSW
+//! index from `hnsw_rs` above [`neighbours::BRUTE_FORCE_MAX_POINTS`] balls,
+//! exact search below it), and two videos whose balls come within
+//! [`FRAME_MATCH_MAX_L2`] of touching are a candidate pair: every pair with
+//! two frames that close is among them. Fakes that had only the keyframe
+//! pass (beyond `--fake-sample`) are queries, not index entries: their
+//! keyframes look for full-pass videos (their originals, or copies among the
+//! sampled fakes) and are never compared with one another (two keyframes
+//! are too few to call two fakes copies). Each candidate pair is then verified exactly on the two
 //! videos' own frames: enough frames of one must match the other, in the same
 //! temporal order. Only verified pairs become edges, so the result does not
 //! depend on the index beyond which candidates it proposes.
@@ -24,13 +30,13 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::labels::Label;
-use crate::neighbours::{self, neighbours_within};
+use crate::neighbours::{self, Ball};
 use crate::policy::{
     EMBEDDING_ENERGY_FLOOR, FRAME_MATCH_MAX_L2, IDENTITY_MATCH_MIN_COS, MIN_EMBEDDING_NORM,
     MIN_MATCHED_FRACTION, MIN_MATCHED_FRAMES, MIN_OFFSET_AGREEMENT, OFFSET_TOLERANCE_SPACINGS,
     SAME_DURATION_S,
 };
-use crate::record::VideoRecord;
+use crate::record::{FramePass, VideoRecord};
 use crate::unionfind::UnionFind;
 
 /// Bytes hashed first when sizes collide; only files whose prefixes agree are
@@ -44,6 +50,10 @@ pub struct VideoFrames<'a> {
     pub times_s: &'a [f64],
     /// Unit embeddings, one per frame.
     pub embeddings: &'a [Vec<f32>],
+    /// Whether its frames go in the search index. Keyframe-pass evidence is
+    /// not: it only looks for full-pass videos (a fake's original), never
+    /// for other keyframe-pass videos.
+    pub indexed: bool,
 }
 
 /// A verified near-duplicate relation between two videos.
@@ -191,27 +201,56 @@ fn norm(v: &[f32]) -> f32 {
     v.iter().map(|x| x * x).sum::<f32>().sqrt()
 }
 
-/// Candidate video pairs (i < j): some informative frame of one has a frame of
-/// the other among its neighbours within [`FRAME_MATCH_MAX_L2`].
+/// Radius of the balls that stand for a video's frames in the search index:
+/// a frame within this L2 distance of an earlier seed frame of its video
+/// joins that seed's ball. Half of [`FRAME_MATCH_MAX_L2`]: a still shot
+/// (DFDC's talking heads) is one or two balls instead of 16 frames, and two
+/// balls are compared at most 2·0.2 + 0.4 = 0.8 apart, far below the 2.0
+/// between opposite unit vectors, so the test stays selective.
+pub const INDEX_BALL_RADIUS: f32 = FRAME_MATCH_MAX_L2 / 2.0;
+
+/// Greedy ball cover of a video's informative frames: (seed frame, radius)
+/// per ball, in frame order.
+fn frame_balls(v: &VideoFrames<'_>) -> Vec<(usize, f32)> {
+    let mut balls: Vec<(usize, f32)> = Vec::new();
+    for i in informative(v) {
+        let e = &v.embeddings[i];
+        let joined = balls.iter_mut().find_map(|(seed, radius)| {
+            let d = neighbours::l2(&v.embeddings[*seed], e);
+            (d <= INDEX_BALL_RADIUS).then(|| *radius = radius.max(d))
+        });
+        if joined.is_none() {
+            balls.push((i, 0.0));
+        }
+    }
+    balls
+}
+
+/// Candidate video pairs (i < j): a frame of one may lie within
+/// [`FRAME_MATCH_MAX_L2`] of a frame of the other, and at least one of the
+/// two is [`VideoFrames::indexed`]. Each video's informative frames are
+/// covered by balls of [`INDEX_BALL_RADIUS`]; two videos are candidates when
+/// two of their balls touch ([`neighbours::touching_balls`]), a superset of
+/// the pairs with frames within the distance.
 pub fn candidate_pairs(videos: &[VideoFrames<'_>]) -> BTreeSet<(usize, usize)> {
-    let mut points: Vec<(&[f32], usize)> = Vec::new();
+    let mut balls: Vec<Ball<'_>> = Vec::new();
     for (v, frames) in videos.iter().enumerate() {
-        for i in informative(frames) {
-            points.push((&frames.embeddings[i], v));
+        for (seed, radius) in frame_balls(frames) {
+            balls.push(Ball {
+                centre: &frames.embeddings[seed],
+                radius,
+                group: v,
+                indexed: frames.indexed,
+            });
         }
     }
-    let neighbours = neighbours_within(&points, FRAME_MATCH_MAX_L2);
-    let mut pairs = BTreeSet::new();
-    for (p, near) in neighbours.iter().enumerate() {
-        let v = points[p].1;
-        for &q in near {
-            let u = points[q].1;
-            if u != v {
-                pairs.insert((u.min(v), u.max(v)));
-            }
-        }
-    }
-    pairs
+    neighbours::touching_balls(&balls, INDEX_BALL_RADIUS, FRAME_MATCH_MAX_L2)
+        .into_iter()
+        .map(|(a, b)| {
+            let (u, v) = (balls[a].group, balls[b].group);
+            (u.min(v), u.max(v))
+        })
+        .collect()
 }
 
 /// BLAKE3 of a file, whole or its first `limit` bytes.
@@ -436,6 +475,7 @@ pub fn find(records: &[VideoRecord]) -> DedupOutcome {
             VideoFrames {
                 times_s,
                 embeddings,
+                indexed: records[i].frame_pass() == Some(FramePass::Full),
             }
         })
         .collect();
@@ -854,6 +894,7 @@ mod tests {
         VideoFrames {
             times_s: &v.0,
             embeddings: &v.1,
+            indexed: true,
         }
     }
 
