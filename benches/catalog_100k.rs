@@ -168,6 +168,7 @@ fn frame_summary(embeddings: Vec<Vec<f32>>, rng: &mut Rng) -> FrameSummary {
                 sky_share: 0.0,
                 si_cells: Vec::new(),
                 shift_px: None,
+                noise_sigma: Some(0.5 + rng.unit()),
             }
         })
         .collect();

@@ -16,6 +16,8 @@
 //                 (five u64 pairs, S_NEUTRAL..)
 //   [3370, 3626)  per background cell (8x8 cells of the analysis image):
 //                 Sobel magnitude sum, then squared-magnitude sum (u64 pairs)
+//   [3626, 3882)  per background cell: noise operator |N| sum over its flat
+//                 pixels, then their count (u64 pairs, S_NOISE)
 // Sums larger than a u32 are accumulated as u64 (lo, hi) pairs: each
 // workgroup first reduces into workgroup memory (fits in u32), then one
 // thread adds to the pair with carry (add_u64). Signed sums are stored with
@@ -39,6 +41,9 @@ const S_SKY: u32 = 3368u;
 const SI_OFF: u32 = 3370u;    // SI_CELL_COUNT magnitude sums, then squares
 const SI_CELLS: u32 = 8u;
 const SI_CELL_COUNT: u32 = 64u;
+const S_NOISE: u32 = 3626u;   // SI_CELL_COUNT flat |N| sums, then counts
+// Flat-pixel Sobel limit (NOISE_FLAT_MAX_SOBEL in src/stats/mod.rs).
+const NOISE_FLAT_MAX_SOBEL: u32 = 32u;
 
 // Near-neutral and sky pixel rules (must match is_near_neutral / is_sky and
 // their constants in src/stats/mod.rs).
@@ -91,6 +96,8 @@ var<workgroup> wg_hist: array<atomic<u32>, 256>;
 var<workgroup> wg_sum: array<atomic<u32>, 8>;
 var<workgroup> wg_si_sum: array<atomic<u32>, 64>;
 var<workgroup> wg_si_sq: array<atomic<u32>, 64>;
+var<workgroup> wg_noise_sum: array<atomic<u32>, 64>;
+var<workgroup> wg_noise_count: array<atomic<u32>, 64>;
 
 // Byte `i` of `input`.
 fn px(i: u32) -> u32 {
@@ -368,6 +375,8 @@ fn analysis_pass(
     clear_wg_sums(lid);
     atomicStore(&wg_si_sum[lid], 0u);
     atomicStore(&wg_si_sq[lid], 0u);
+    atomicStore(&wg_noise_sum[lid], 0u);
+    atomicStore(&wg_noise_count[lid], 0u);
     workgroupBarrier();
 
     var lap = 0u;
@@ -380,6 +389,8 @@ fn analysis_pass(
     var cell = SI_CELL_COUNT;
     var si = 0u;
     var sisq = 0u;
+    var noise = 0u;
+    var flat = 0u;
     if (x < p.aw && y0 < p.ah) {
         let y1 = min(y0 + ANA_ROWS, p.ah);
         let cx = si_cell(x, p.aw);
@@ -406,13 +417,22 @@ fn analysis_pass(
                     if (cell < SI_CELL_COUNT) {
                         atomicAdd(&wg_si_sum[cell], si);
                         atomicAdd(&wg_si_sq[cell], sisq);
+                        atomicAdd(&wg_noise_sum[cell], noise);
+                        atomicAdd(&wg_noise_count[cell], flat);
                     }
                     cell = here;
                     si = 0u;
                     sisq = 0u;
+                    noise = 0u;
+                    flat = 0u;
                 }
                 si += m;
                 sisq += m * m;
+                if (m <= NOISE_FLAT_MAX_SOBEL) {
+                    let n = ul + ur + dl + dr - 2 * (up + down + left + right) + 4 * i32(c);
+                    noise += u32(abs(n));
+                    flat += 1u;
+                }
             }
             if (p.has_next != 0u) {
                 mot += absdiff(c, ana[p.ana_next_off + i]);
@@ -420,13 +440,15 @@ fn analysis_pass(
         }
     }
     // Per workgroup: 64 x 12 x 1020^2 < 2^32; per cell and workgroup
-    // 64 x 12 x 1442^2 < 2^32 (|m| <= 1020 * sqrt(2)).
+    // 64 x 12 x 1442^2 < 2^32 (|m| <= 1020 * sqrt(2)); 64 x 12 x 4080 (|N|).
     atomicAdd(&wg_sum[0], lap);
     atomicAdd(&wg_sum[1], lapsq);
     atomicAdd(&wg_sum[2], mot);
     if (cell < SI_CELL_COUNT) {
         atomicAdd(&wg_si_sum[cell], si);
         atomicAdd(&wg_si_sq[cell], sisq);
+        atomicAdd(&wg_noise_sum[cell], noise);
+        atomicAdd(&wg_noise_count[cell], flat);
     }
     workgroupBarrier();
     if (lid == 0u) {
@@ -436,6 +458,8 @@ fn analysis_pass(
     }
     add_u64(p.out_off + SI_OFF + 2u * lid, atomicLoad(&wg_si_sum[lid]));
     add_u64(p.out_off + SI_OFF + 2u * SI_CELL_COUNT + 2u * lid, atomicLoad(&wg_si_sq[lid]));
+    add_u64(p.out_off + S_NOISE + 2u * lid, atomicLoad(&wg_noise_sum[lid]));
+    add_u64(p.out_off + S_NOISE + 2u * SI_CELL_COUNT + 2u * lid, atomicLoad(&wg_noise_count[lid]));
 }
 
 // Colourfulness sums over the RGB thumbnail; grid-stride loop so any

@@ -64,7 +64,8 @@ pub const PROBE_STAGE: &str = "probe@2";
 /// and the face area; per-video temporal-consistency and artifact measures
 /// in the face summary (the next frame is searched for faces, for landmark
 /// jitter).
-pub const FRAMES_STAGE_VERSION: u32 = 6;
+/// 7: the noise level of the flat areas (a capture cue).
+pub const FRAMES_STAGE_VERSION: u32 = 7;
 
 /// Catalog stage version of the keyframe pass.
 pub const KEYFRAMES_STAGE_VERSION: u32 = 1;

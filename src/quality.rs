@@ -97,6 +97,10 @@ pub struct VideoQuality {
     pub colorfulness: Spread,
     /// 8×8 block-boundary discontinuity ratio (≈1 clean, higher blockier).
     pub blockiness: Spread,
+    /// Noise σ on the flat areas of the analysis image (luma levels; see
+    /// [`FrameStats::noise_sigma`]); None if no frame had flat areas.
+    #[serde(default)]
+    pub noise_sigma: Option<Spread>,
     /// Lighting category.
     pub lighting: Lighting,
     /// Sharpness category.
@@ -116,6 +120,8 @@ pub fn aggregate(frames: &[FrameStats]) -> Option<VideoQuality> {
     let motion_per_s = (!motions.is_empty()).then(|| spread_of(motions));
     let gaps: Vec<f64> = frames.iter().filter_map(|f| f.motion_gap_s).collect();
     let motion_gap_s = (!gaps.is_empty()).then(|| spread_of(gaps));
+    let noises: Vec<f64> = frames.iter().filter_map(|f| f.noise_sigma).collect();
+    let noise_sigma = (!noises.is_empty()).then(|| spread_of(noises));
     let luma_mean = spread(&|f| f.mean_luma);
     let luma_std = spread(&|f| f.std_luma);
     let laplacian_var = spread(&|f| f.laplacian_var);
@@ -135,6 +141,7 @@ pub fn aggregate(frames: &[FrameStats]) -> Option<VideoQuality> {
         motion_gap_s,
         colorfulness: spread(&|f| f.colorfulness),
         blockiness: spread(&|f| f.blockiness),
+        noise_sigma,
     })
 }
 

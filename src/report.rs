@@ -121,7 +121,7 @@ fn inventory_line(r: &VideoRecord) -> InventoryLine<'_> {
         frame_pass: r.frame_pass().map(|p| p.as_str()),
         quality: r.frames.as_ref().map(|f| &f.quality),
         faces: r.frames.as_ref().and_then(|f| f.faces.as_ref()),
-        capture: p.map(crate::capture::classify),
+        capture: crate::capture::for_record(r),
         scene: crate::scene::for_record(r),
         cluster_id: r.cluster_id,
         duplicate_of: r.duplicate_of.as_deref(),

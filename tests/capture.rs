@@ -1,7 +1,9 @@
 //! The capture device from the file itself: a `.mov` tagged as an iPhone and
 //! stored sideways with a display rotation reads `phone`; the same real
 //! footage as a 25-fps 720p file without device tags does not; the capture
-//! device becomes a selection axis.
+//! device becomes a selection axis. Sensor noise: the same real clip as an
+//! untagged 4:3 VGA file reads `webcam` with a small sensor's grain and not
+//! without it, and the grainy copy measures the higher noise level.
 
 mod common;
 
@@ -102,4 +104,94 @@ fn an_iphone_clip_reads_phone_and_a_pal_file_does_not() {
             .contains("25 fps"),
         "{pal}"
     );
+}
+
+#[test]
+fn grain_on_a_vga_clip_reads_webcam_and_the_clean_clip_does_not() {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/assets");
+    let bikes = assets.join("bikes.mp4");
+    let carphone = assets.join("carphone_pristine.mp4");
+    assert!(
+        bikes.is_file() && carphone.is_file(),
+        "run `make models` first"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("webcams");
+    std::fs::create_dir_all(&root).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    // Real footage (a street scene, a man in a car) as untagged 640x480 30
+    // fps H.264 at x264's default quality, without and with FFmpeg's
+    // temporal grain (strength 12, on every plane).
+    let vga = |src: &Path, grain: bool, name: &str| {
+        let filter = if grain {
+            "scale=640:480,setsar=1,noise=alls=12:allf=t"
+        } else {
+            "scale=640:480,setsar=1"
+        };
+        ffmpeg(&[
+            "-i",
+            &s(src),
+            "-vf",
+            filter,
+            "-r",
+            "30",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-pix_fmt",
+            "yuv420p",
+            "-an",
+            &s(&root.join(name)),
+        ]);
+    };
+    vga(&bikes, false, "bikes_clean.mp4");
+    vga(&bikes, true, "bikes_grain.mp4");
+    vga(&carphone, false, "carphone_clean.mp4");
+    vga(&carphone, true, "carphone_grain.mp4");
+    let out = dir.path().join("out");
+    let o = common::engine(&[
+        "analyze",
+        &s(&root),
+        "--out",
+        &s(&out),
+        "--cpu",
+        "--no-faces",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let inv: BTreeMap<String, Value> = read_jsonl(&out.join("inventory.jsonl"))
+        .into_iter()
+        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
+        .collect();
+    let noise = |name: &str| {
+        inv[name]["capture"]["noise_sigma_levels"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: {}", inv[name]))
+    };
+    for clip in ["bikes", "carphone"] {
+        let (clean, grain) = (format!("{clip}_clean.mp4"), format!("{clip}_grain.mp4"));
+        assert!(
+            noise(&grain) > 1.5 * noise(&clean),
+            "{clip}: grain {} vs clean {}",
+            noise(&grain),
+            noise(&clean)
+        );
+        assert_eq!(
+            inv[&grain]["capture"]["device"], "webcam",
+            "{}",
+            inv[&grain]["capture"]
+        );
+        assert!(inv[&grain]["capture"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("noise"));
+        assert_eq!(
+            inv[&clean]["capture"]["device"], "unknown",
+            "{}",
+            inv[&clean]["capture"]
+        );
+    }
 }

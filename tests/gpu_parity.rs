@@ -283,6 +283,7 @@ fn gpu_matches_cpu_on_decoded_video() {
         ("360p crf 45", &c.fractal_crushed),
         ("1080p", &c.hd),
     ];
+    let mut flat_pixels = 0u64;
     for (what, clip) in sets {
         let frames = clip.inputs();
         let g = gpu.sums(&frames).unwrap();
@@ -295,7 +296,13 @@ fn gpu_matches_cpu_on_decoded_video() {
         let gs = gpu.compute(&frames).unwrap();
         let cs = cpu.compute(&frames).unwrap();
         assert_eq!(gs, cs, "{what}: compute() differs");
+        flat_pixels += s
+            .iter()
+            .map(|x| x.noise_count.iter().sum::<u64>())
+            .sum::<u64>();
     }
+    // The noise sums (flat pixels only) were exercised, not all zero.
+    assert!(flat_pixels > 0);
 
     // Extreme synthetic frame whose u64 sums overflow u32 on the GPU (tests
     // the carry of the (lo, hi) accumulators): a 1-pixel 0/255 checkerboard

@@ -475,6 +475,7 @@ fn synthetic_catalog() -> (Vec<DatasetInfo>, Vec<VideoRecord>, Vec<Concern>) {
                         sky_share: 0.0,
                         si_cells: Vec::new(),
                         shift_px: None,
+                        noise_sigma: None,
                     }
                     .with_motion_gap(Some(0.04))
                 })

@@ -287,7 +287,7 @@ pub fn build(
     }));
     // The recording device; `unknown` is no value, not a category.
     out.push(measured("capture_device", &|r| {
-        let device = crate::capture::classify(r.probe.as_ref()?).device;
+        let device = crate::capture::for_record(r)?.device;
         (device != crate::capture::Device::Unknown).then(|| device.as_str().to_string())
     }));
     // The scene, measured on the frame pass (setting: metadata first);

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::{
     analysis_size, bin_range, block_pair_counts, is_near_neutral, is_sky, si_cell, validate,
     FrameInput, FrameSums, StatsBackend, StatsError, BLOCK_SIZE, GRID_CELLS, GRID_SIDE, HIST_BINS,
-    SI_CELLS, SI_CELL_COUNT, SKY_BAND_DIVISOR,
+    NOISE_FLAT_MAX_SOBEL, SI_CELLS, SI_CELL_COUNT, SKY_BAND_DIVISOR,
 };
 
 /// Native pixels per parallel band of a large frame: 2^18 (≈ a 720p frame in
@@ -399,7 +399,7 @@ pub(crate) fn frame_sums(f: &FrameInput<'_>) -> FrameSums {
     let next = || f.next_luma.map(|n| analysis_image(n, w, h));
     let ((stats, ana, grid), next_img) = rayon::join(native, next);
     let (lap_sum, lap_sq_sum, lap_count) = laplacian_sums(&ana, aw as usize, ah as usize);
-    let (si_mag_sum, si_mag_sq_sum) = sobel_cell_sums(&ana, aw as usize, ah as usize);
+    let sobel = sobel_noise_sums(&ana, aw as usize, ah as usize);
     let motion_grid = resample(&ana, aw as usize, ah as usize, GRID_SIDE, GRID_SIDE);
     let next_motion_grid = next_img
         .as_ref()
@@ -437,21 +437,44 @@ pub(crate) fn frame_sums(f: &FrameInput<'_>) -> FrameSums {
         neutral_count: scene.neutral_count,
         sky_count: scene.sky_count,
         sky_band_count: sky_band_pixels as u64,
-        si_mag_sum,
-        si_mag_sq_sum,
+        si_mag_sum: sobel.si_sum,
+        si_mag_sq_sum: sobel.si_sq,
+        noise_abs_sum: sobel.noise_sum,
+        noise_count: sobel.noise_count,
     }
 }
 
+/// The Sobel and noise sums of an analysis image ([`sobel_noise_sums`]).
+struct SobelSums {
+    /// Σ m per background cell.
+    si_sum: Vec<u64>,
+    /// Σ m² per background cell.
+    si_sq: Vec<u64>,
+    /// Σ |N| over the flat pixels (m ≤ [`NOISE_FLAT_MAX_SOBEL`]), per cell.
+    noise_sum: Vec<u64>,
+    /// Number of flat pixels per cell.
+    noise_count: Vec<u64>,
+}
+
 /// Per background cell ([`super::SI_CELLS`]², row major): (Σ m, Σ m²) of
-/// the Sobel magnitude m = ⌊√(gx² + gy²)⌋ over the interior of `img`.
+/// the Sobel magnitude m = ⌊√(gx² + gy²)⌋ over the interior of `img`; and
+/// over the cell's interior pixels with m ≤ [`NOISE_FLAT_MAX_SOBEL`], Σ |N|
+/// of the noise operator N = [1 −2 1; −2 4 −2; 1 −2 1] and their count.
 /// Separable: gx = c[x+1] − c[x−1] with the column sums c = up + 2·row +
 /// down, gy = s(down) − s(up) with the row smoothing s = r[x−1] + 2·r[x] +
-/// r[x+1], each row's smoothing computed once and reused by the two rows
-/// next to it. Per-span sums fit u32 (≤ 640 pixels × 1442²).
-fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
-    let (mut sum, mut sq) = (vec![0u64; SI_CELL_COUNT], vec![0u64; SI_CELL_COUNT]);
+/// r[x+1], and N = d(up) − 2·d(row) + d(down) with the row second difference
+/// d = r[x−1] − 2·r[x] + r[x+1]; each row's smoothing and difference are
+/// computed once and reused by the two rows next to it. Per-span sums fit
+/// u32 (≤ 640 pixels × 1442², or × 4080 for |N|).
+fn sobel_noise_sums(img: &[u8], w: usize, h: usize) -> SobelSums {
+    let mut out = SobelSums {
+        si_sum: vec![0u64; SI_CELL_COUNT],
+        si_sq: vec![0u64; SI_CELL_COUNT],
+        noise_sum: vec![0u64; SI_CELL_COUNT],
+        noise_count: vec![0u64; SI_CELL_COUNT],
+    };
     if w < 3 || h < 3 {
-        return (sum, sq);
+        return out;
     }
     let cells = SI_CELLS as usize;
     // Interior column span [a, b) of each cell column.
@@ -472,11 +495,23 @@ fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
             *o = i32::from(a) + 2 * i32::from(b) + i32::from(c);
         }
     };
+    let second = |r: &[u8], out: &mut [i32]| {
+        for ((o, (&a, &b)), &c) in out[1..w - 1]
+            .iter_mut()
+            .zip(r[..w - 2].iter().zip(&r[1..w - 1]))
+            .zip(&r[2..])
+        {
+            *o = i32::from(a) - 2 * i32::from(b) + i32::from(c);
+        }
+    };
     let (mut s_up, mut s_mid, mut s_down) = (vec![0i32; w], vec![0i32; w], vec![0i32; w]);
+    let (mut d_up, mut d_mid, mut d_down) = (vec![0i32; w], vec![0i32; w], vec![0i32; w]);
     let mut col = vec![0i32; w];
-    let (mut gx, mut gy) = (vec![0i32; w], vec![0i32; w]);
+    let (mut gx, mut gy, mut nz) = (vec![0i32; w], vec![0i32; w], vec![0i32; w]);
     smooth(&img[..w], &mut s_up);
     smooth(&img[w..2 * w], &mut s_mid);
+    second(&img[..w], &mut d_up);
+    second(&img[w..2 * w], &mut d_mid);
     for y in 1..h - 1 {
         let (up, row, down) = (
             &img[(y - 1) * w..y * w],
@@ -484,6 +519,10 @@ fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
             &img[(y + 1) * w..(y + 2) * w],
         );
         smooth(down, &mut s_down);
+        second(down, &mut d_down);
+        for (((n, &u), &m), &d) in nz.iter_mut().zip(&d_up).zip(&d_mid).zip(&d_down) {
+            *n = u - 2 * m + d;
+        }
         for (((c, &u), &m), &d) in col.iter_mut().zip(up).zip(row).zip(down) {
             *c = i32::from(u) + 2 * i32::from(m) + i32::from(d);
         }
@@ -499,8 +538,13 @@ fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
         }
         let cy = si_cell(y as u32, h as u32) as usize;
         for (cx, &(a, b)) in spans.iter().enumerate() {
-            let (mut s1, mut s2) = (0u32, 0u32);
-            for (&x, &y) in gx[a..b.max(a)].iter().zip(&gy[a..b.max(a)]) {
+            let (mut s1, mut s2, mut n1, mut n2) = (0u32, 0u32, 0u32, 0u32);
+            let span = a..b.max(a);
+            for ((&x, &y), &n) in gx[span.clone()]
+                .iter()
+                .zip(&gy[span.clone()])
+                .zip(&nz[span])
+            {
                 // super::isqrt, written so the loop vectorises: |gx|, |gy|
                 // ≤ 1020, so m² ≤ 2·1020² < 2^21 is exact in f32 and its
                 // root (< 1443) truncates to ⌊√m²⌋ (see isqrt's proof).
@@ -510,16 +554,23 @@ fn sobel_cell_sums(img: &[u8], w: usize, h: usize) -> (Vec<u64>, Vec<u64>) {
                 let m = unsafe { root.to_int_unchecked::<i32>() } as u32;
                 s1 += m;
                 s2 += m * m;
+                let flat = u32::from(m <= NOISE_FLAT_MAX_SOBEL);
+                n1 += flat * n.unsigned_abs();
+                n2 += flat;
             }
             let c = cy * cells + cx;
-            sum[c] += u64::from(s1);
-            sq[c] += u64::from(s2);
+            out.si_sum[c] += u64::from(s1);
+            out.si_sq[c] += u64::from(s2);
+            out.noise_sum[c] += u64::from(n1);
+            out.noise_count[c] += u64::from(n2);
         }
-        // Roll the smoothed rows down by one.
+        // Roll the smoothed and differenced rows down by one.
         std::mem::swap(&mut s_up, &mut s_mid);
         std::mem::swap(&mut s_mid, &mut s_down);
+        std::mem::swap(&mut d_up, &mut d_mid);
+        std::mem::swap(&mut d_mid, &mut d_down);
     }
-    (sum, sq)
+    out
 }
 
 /// Light and sky sums of an RGB24 thumbnail.
@@ -645,31 +696,56 @@ mod tests {
     }
 
     #[test]
-    fn separable_sobel_matches_the_direct_definition() {
+    fn separable_sobel_and_noise_match_the_direct_definition() {
+        let mut flat_pixels = 0u64;
         for &(w, h) in &[(320usize, 180usize), (37, 33), (640, 180)] {
-            let img = noise(w as u32, h as u32, (w * h) as u64);
-            let (sum, sq) = sobel_cell_sums(&img, w, h);
-            let (mut es, mut eq) = (vec![0u64; SI_CELL_COUNT], vec![0u64; SI_CELL_COUNT]);
-            let at = |x: usize, y: usize| i32::from(img[y * w + x]);
-            for y in 1..h - 1 {
-                for x in 1..w - 1 {
-                    let gx = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1)
-                        - at(x - 1, y - 1)
-                        - 2 * at(x - 1, y)
-                        - at(x - 1, y + 1);
-                    let gy = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1)
-                        - at(x - 1, y - 1)
-                        - 2 * at(x, y - 1)
-                        - at(x + 1, y - 1);
-                    let m = f64::from(gx * gx + gy * gy).sqrt().floor() as u64;
-                    let c = si_cell(y as u32, h as u32) as usize * SI_CELLS as usize
-                        + si_cell(x as u32, w as u32) as usize;
-                    es[c] += m;
-                    eq[c] += m * m;
+            // Full-range noise (few flat pixels), and a gentle ramp with
+            // ±3 levels of noise (mostly flat).
+            let rough = noise(w as u32, h as u32, (w * h) as u64);
+            let gentle: Vec<u8> = rough
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (60 + (i % w) / 8 + (i / w) / 8 + usize::from(v % 7)) as u8)
+                .collect();
+            for img in [rough, gentle] {
+                let got = sobel_noise_sums(&img, w, h);
+                let (mut es, mut eq) = (vec![0u64; SI_CELL_COUNT], vec![0u64; SI_CELL_COUNT]);
+                let (mut ns, mut nc) = (vec![0u64; SI_CELL_COUNT], vec![0u64; SI_CELL_COUNT]);
+                let at = |x: usize, y: usize| i32::from(img[y * w + x]);
+                for y in 1..h - 1 {
+                    for x in 1..w - 1 {
+                        let gx = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1)
+                            - at(x - 1, y - 1)
+                            - 2 * at(x - 1, y)
+                            - at(x - 1, y + 1);
+                        let gy = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1)
+                            - at(x - 1, y - 1)
+                            - 2 * at(x, y - 1)
+                            - at(x + 1, y - 1);
+                        let m = f64::from(gx * gx + gy * gy).sqrt().floor() as u64;
+                        let c = si_cell(y as u32, h as u32) as usize * SI_CELLS as usize
+                            + si_cell(x as u32, w as u32) as usize;
+                        es[c] += m;
+                        eq[c] += m * m;
+                        if m <= u64::from(NOISE_FLAT_MAX_SOBEL) {
+                            let n = at(x - 1, y - 1)
+                                + at(x + 1, y - 1)
+                                + at(x - 1, y + 1)
+                                + at(x + 1, y + 1)
+                                - 2 * (at(x, y - 1) + at(x, y + 1) + at(x - 1, y) + at(x + 1, y))
+                                + 4 * at(x, y);
+                            ns[c] += u64::from(n.unsigned_abs());
+                            nc[c] += 1;
+                        }
+                    }
                 }
+                assert_eq!((got.si_sum, got.si_sq), (es, eq), "{w}x{h}");
+                flat_pixels += nc.iter().sum::<u64>();
+                assert_eq!((got.noise_sum, got.noise_count), (ns, nc), "{w}x{h}");
             }
-            assert_eq!((sum, sq), (es, eq), "{w}x{h}");
         }
+        // The gentle ramps are mostly flat: the noise sums were exercised.
+        assert!(flat_pixels > 10_000, "{flat_pixels}");
     }
 
     #[test]

@@ -50,7 +50,8 @@ const S_NEUTRAL: usize = NEXT_MOTION_GRID_OFF + GRID_CELLS;
 const S_SKY: usize = S_NEUTRAL + 8;
 const SI_OFF: usize = S_SKY + 2;
 /// Words of output per frame.
-const OUT_STRIDE: usize = SI_OFF + 4 * SI_CELL_COUNT;
+const S_NOISE: usize = SI_OFF + 4 * SI_CELL_COUNT;
+const OUT_STRIDE: usize = S_NOISE + 4 * SI_CELL_COUNT;
 // Offsets that make signed terms non-negative in the shader.
 const LAP_OFFSET: i64 = 1020;
 const RG_OFFSET: i64 = 255;
@@ -602,6 +603,12 @@ fn parse(w: &[u32], f: &FrameInput<'_>) -> FrameSums {
         si_mag_sum: (0..SI_CELL_COUNT).map(|c| u64_at(SI_OFF + 2 * c)).collect(),
         si_mag_sq_sum: (0..SI_CELL_COUNT)
             .map(|c| u64_at(SI_OFF + 2 * SI_CELL_COUNT + 2 * c))
+            .collect(),
+        noise_abs_sum: (0..SI_CELL_COUNT)
+            .map(|c| u64_at(S_NOISE + 2 * c))
+            .collect(),
+        noise_count: (0..SI_CELL_COUNT)
+            .map(|c| u64_at(S_NOISE + 2 * SI_CELL_COUNT + 2 * c))
             .collect(),
     }
 }

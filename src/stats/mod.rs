@@ -109,6 +109,26 @@ pub const SKY_WHITE_MIN_LEVEL: u32 = 215;
 pub const SI_CELLS: u32 = 8;
 /// Background cells in all (`SI_CELLS²`).
 pub const SI_CELL_COUNT: usize = (SI_CELLS * SI_CELLS) as usize;
+/// Noise is measured only where the picture is flat: interior analysis
+/// pixels whose Sobel magnitude ⌊√(gx² + gy²)⌋ is at most this. A luma ramp
+/// of s levels per pixel gives 8·s, so 32 is a slope of 4 levels per pixel:
+/// above the Sobel response of the noise itself at the levels seen on the
+/// analysis image (per-pixel σ ≤ 3 levels gives |g| ≈ 3.5·σ per axis, ≤ 31
+/// at the 99th percentile), below edges and texture, which would otherwise
+/// read as noise (Tai and Yang's edge-excluded variant of Immerkær's
+/// estimator, with a fixed threshold so both backends compare integers).
+pub const NOISE_FLAT_MAX_SOBEL: u32 = 32;
+/// A background cell's noise counts only when at least this share (percent)
+/// of its pixels are flat: a cell of fine texture (grass, hair, fabric) has
+/// few flat pixels, and those few sit between texture the operator also
+/// sees.
+pub const NOISE_MIN_FLAT_SHARE_PCT: u64 = 50;
+/// The frame's noise is this quantile of its counted cells' noise levels:
+/// texture only adds to the operator's response, so the flattest cells
+/// give the truest reading (the block-based estimators' rule, e.g. Shin et
+/// al. 2005), and a low quantile rather than the minimum keeps one
+/// clipped or blown-out cell from deciding.
+pub const NOISE_CELL_QUANTILE: f64 = 0.25;
 /// Set this environment variable to `1` to let [`select_backend`] use a
 /// software Vulkan adapter (device type `Cpu`, e.g. Mesa lavapipe/llvmpipe)
 /// as the GPU backend. Meant for tests and CI; it is slower than
@@ -213,6 +233,13 @@ pub struct FrameSums {
     pub si_mag_sum: Vec<u64>,
     /// Per background cell: Σ of the squared magnitudes ⌊√(gx² + gy²)⌋².
     pub si_mag_sq_sum: Vec<u64>,
+    /// Per background cell: Σ |N| over its flat interior analysis pixels
+    /// (Sobel magnitude ≤ [`NOISE_FLAT_MAX_SOBEL`]), N = the 3×3 mask
+    /// [1 −2 1; −2 4 −2; 1 −2 1] (Immerkær's noise operator: blind to planes
+    /// and ramps).
+    pub noise_abs_sum: Vec<u64>,
+    /// Per background cell: the number of pixels in `noise_abs_sum`.
+    pub noise_count: Vec<u64>,
 }
 
 /// Per-frame statistics (what `engine analyze` records).
@@ -295,6 +322,16 @@ pub struct FrameStats {
     /// without a next frame or for flat grids.
     #[serde(default)]
     pub shift_px: Option<[f64; 3]>,
+    /// Noise σ in luma levels on the analysis image's flat areas: per
+    /// background cell with at least [`NOISE_MIN_FLAT_SHARE_PCT`]% flat
+    /// pixels, Immerkær's estimator √(π/2) · Σ|N| / (6 · count) (see
+    /// [`FrameSums::noise_abs_sum`]), and of those the
+    /// [`NOISE_CELL_QUANTILE`] quantile. Sensor noise plus whatever the
+    /// encoder left of it, at the 180-row analysis size (area averaging
+    /// divides independent per-pixel noise by the downscale factor). `None`
+    /// without such a cell.
+    #[serde(default)]
+    pub noise_sigma: Option<f64>,
 }
 
 /// Errors of the frame-statistics backends.
@@ -639,7 +676,22 @@ impl FrameStats {
             crate::scene::global_shift(&s.motion_grid, next, GRID_SIDE as usize)
                 .map(|(dx, dy, peak)| [dx * cell_w, dy * cell_h, peak])
         });
+        let mut cell_noise: Vec<f64> = (0..SI_CELL_COUNT)
+            .filter(|&c| {
+                s.noise_count[c] > 0
+                    && s.noise_count[c] * 100 >= NOISE_MIN_FLAT_SHARE_PCT * counts[c]
+            })
+            .map(|c| {
+                (PI / 2.0).sqrt() * s.noise_abs_sum[c] as f64 / (6.0 * s.noise_count[c] as f64)
+            })
+            .collect();
+        cell_noise.sort_by(f64::total_cmp);
+        let noise_sigma = (!cell_noise.is_empty()).then(|| {
+            let rank = (NOISE_CELL_QUANTILE * (cell_noise.len() - 1) as f64).round() as usize;
+            cell_noise[rank]
+        });
         FrameStats {
+            noise_sigma,
             neutral_rgb,
             neutral_share: s.neutral_count as f64 / s.rgb_count.max(1) as f64,
             sky_share: s.sky_count as f64 / s.sky_band_count.max(1) as f64,
