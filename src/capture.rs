@@ -133,7 +133,10 @@ const BROADCAST_SIZES: &[(u32, u32)] = &[
 /// (median over frames); with FFmpeg's temporal grain of strength 12
 /// (`noise=alls=12:allf=t`, per-pixel σ ≈ 7 levels, a small sensor indoors)
 /// 1.72–1.97; with strength 6, 0.52. The threshold sits between clean and
-/// strength-12 grain. No labelled webcam footage was available offline to
+/// strength-12 grain. Compression does not read as noise: the same clips
+/// at CRF 35 or 45 or as blocky MPEG-4 (q 20) read 0.04–0.33, with or
+/// without grain (the flattest cells decide, and a heavy encode removes
+/// grain). No labelled webcam footage was available offline to
 /// check it against, so noise decides only together with a webcam's frame.
 pub const SMALL_SENSOR_NOISE_MIN_LEVELS: f64 = 1.0;
 
