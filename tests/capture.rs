@@ -13,6 +13,26 @@ use std::path::Path;
 use common::{ffmpeg, read_jsonl};
 use serde_json::Value;
 
+/// `engine analyze ROOT --cpu --no-faces` into `out`: its inventory rows by
+/// relative path.
+fn inventory_of(root: &Path, out: &Path) -> BTreeMap<String, Value> {
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let o = common::engine(&[
+        "analyze",
+        &s(root),
+        "--out",
+        &s(out),
+        "--cpu",
+        "--no-faces",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    read_jsonl(&out.join("inventory.jsonl"))
+        .into_iter()
+        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
+        .collect()
+}
+
 #[test]
 fn an_iphone_clip_reads_phone_and_a_pal_file_does_not() {
     let carphone =
@@ -73,21 +93,7 @@ fn an_iphone_clip_reads_phone_and_a_pal_file_does_not() {
         "yuv420p",
         &s(&root.join("clip_720p25.mp4")),
     ]);
-    let out = dir.path().join("out");
-    let o = common::engine(&[
-        "analyze",
-        &s(&root),
-        "--out",
-        &s(&out),
-        "--cpu",
-        "--no-faces",
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let inv: BTreeMap<String, Value> = read_jsonl(&out.join("inventory.jsonl"))
-        .into_iter()
-        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
-        .collect();
+    let inv = inventory_of(&root, &dir.path().join("out"));
     let phone = &inv["IMG_0001.mov"];
     assert_eq!(phone["rotation_deg"], 90, "{phone}");
     assert_eq!(phone["capture"]["device"], "phone", "{phone}");
@@ -151,21 +157,7 @@ fn grain_on_a_vga_clip_reads_webcam_and_the_clean_clip_does_not() {
     vga(&bikes, true, "bikes_grain.mp4");
     vga(&carphone, false, "carphone_clean.mp4");
     vga(&carphone, true, "carphone_grain.mp4");
-    let out = dir.path().join("out");
-    let o = common::engine(&[
-        "analyze",
-        &s(&root),
-        "--out",
-        &s(&out),
-        "--cpu",
-        "--no-faces",
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let inv: BTreeMap<String, Value> = read_jsonl(&out.join("inventory.jsonl"))
-        .into_iter()
-        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
-        .collect();
+    let inv = inventory_of(&root, &dir.path().join("out"));
     let noise = |name: &str| {
         inv[name]["capture"]["noise_sigma_levels"]
             .as_f64()
