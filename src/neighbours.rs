@@ -72,13 +72,12 @@ pub fn touching_balls(balls: &[Ball<'_>], max_radius: f32, max_l2: f32) -> Vec<(
             .filter(|(_, b)| b.indexed)
             .map(|(i, b)| (b.centre, i))
             .collect();
-        let index: Hnsw<f32, DistL2> = Hnsw::new(
-            HNSW_M,
-            data.len().max(1),
-            16,
-            HNSW_EF_CONSTRUCTION,
-            DistL2 {},
-        );
+        if data.is_empty() {
+            // Query-only balls have nothing to find.
+            return Vec::new();
+        }
+        let index: Hnsw<f32, DistL2> =
+            Hnsw::new(HNSW_M, data.len(), 16, HNSW_EF_CONSTRUCTION, DistL2 {});
         index.parallel_insert_slice(&data);
         (0..balls.len())
             .into_par_iter()
@@ -217,6 +216,22 @@ mod tests {
             pairs,
             vec![(0, 1), (0, 3), (0, 4), (1, 3), (1, 4), (2, 3), (2, 4)]
         );
+    }
+
+    /// Above the exact-search size with nothing indexed (only keyframe-pass
+    /// fakes): no pairs, and no index built over nothing.
+    #[test]
+    fn query_only_balls_alone_make_no_pairs() {
+        let v = [0.5f32, 0.5];
+        let balls: Vec<Ball<'_>> = (0..=BRUTE_FORCE_MAX_POINTS)
+            .map(|g| Ball {
+                centre: &v,
+                radius: 0.1,
+                group: g,
+                indexed: false,
+            })
+            .collect();
+        assert!(touching_balls(&balls, 0.1, 0.4).is_empty());
     }
 
     /// Above the exact-search size the index answers what exact search
