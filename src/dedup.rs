@@ -244,7 +244,7 @@ pub fn candidate_pairs(videos: &[VideoFrames<'_>]) -> BTreeSet<(usize, usize)> {
             });
         }
     }
-    neighbours::touching_balls(&balls, INDEX_BALL_RADIUS, FRAME_MATCH_MAX_L2)
+    neighbours::touching_balls(&balls, FRAME_MATCH_MAX_L2)
         .into_iter()
         .map(|(a, b)| {
             let (u, v) = (balls[a].group, balls[b].group);

@@ -23,6 +23,11 @@ pub const NEIGHBOURS_PER_POINT: usize = 24;
 /// Balls asked of the index per ball at first; doubled while the farthest
 /// one returned could still touch (see [`touching_balls`]).
 pub const BALL_NEIGHBOURS: usize = 32;
+/// At most this many balls are asked of the index per ball. Bounds the cost
+/// where many videos look alike (a folder of similar selfies): there the
+/// nearest 256 are kept, and a copy's balls, far nearer than a look-alike's,
+/// are among them.
+pub const BALL_NEIGHBOURS_MAX: usize = 256;
 
 /// A ball holding some points of one group: every point lies within
 /// `radius` of `centre`.
@@ -46,9 +51,10 @@ pub struct Ball<'a> {
 /// a verdict. Exact (all pairs) up to [`BRUTE_FORCE_MAX_POINTS`] balls;
 /// above, an HNSW index of the indexed balls asked for its
 /// [`BALL_NEIGHBOURS`] nearest, doubled while the farthest returned is still
-/// near enough that a farther ball could touch (so the answer is complete up
-/// to the index's recall). `max_radius` bounds every ball's radius.
-pub fn touching_balls(balls: &[Ball<'_>], max_radius: f32, max_l2: f32) -> Vec<(usize, usize)> {
+/// near enough that a farther ball could touch, up to
+/// [`BALL_NEIGHBOURS_MAX`] (so the answer is complete up to the index's
+/// recall and that cap).
+pub fn touching_balls(balls: &[Ball<'_>], max_l2: f32) -> Vec<(usize, usize)> {
     use rayon::prelude::*;
     let touch = |a: &Ball<'_>, b: &Ball<'_>| {
         a.group != b.group
@@ -76,6 +82,12 @@ pub fn touching_balls(balls: &[Ball<'_>], max_radius: f32, max_l2: f32) -> Vec<(
             // Query-only balls have nothing to find.
             return Vec::new();
         }
+        let max_radius = balls
+            .iter()
+            .filter(|b| b.indexed)
+            .map(|b| b.radius)
+            .fold(0.0f32, f32::max);
+        let max_k = BALL_NEIGHBOURS_MAX.min(data.len());
         let index: Hnsw<f32, DistL2> =
             Hnsw::new(HNSW_M, data.len(), 16, HNSW_EF_CONSTRUCTION, DistL2 {});
         index.parallel_insert_slice(&data);
@@ -84,14 +96,14 @@ pub fn touching_balls(balls: &[Ball<'_>], max_radius: f32, max_l2: f32) -> Vec<(
             .flat_map_iter(|a| {
                 let q = &balls[a];
                 let reach = q.radius + max_radius + max_l2;
-                let mut k = BALL_NEIGHBOURS.min(data.len());
+                let mut k = BALL_NEIGHBOURS.min(max_k);
                 let found = loop {
                     let found = index.search(q.centre, k, HNSW_EF_SEARCH.max(k));
                     let farthest = found.last().map_or(f32::INFINITY, |n| n.distance);
-                    if found.len() < k || farthest > reach || k >= data.len() {
+                    if found.len() < k || farthest > reach || k >= max_k {
                         break found;
                     }
-                    k = (2 * k).min(data.len());
+                    k = (2 * k).min(max_k);
                 };
                 found
                     .into_iter()
@@ -211,7 +223,7 @@ mod tests {
             ball(&D, 0.15, 3, false),
             ball(&D, 0.15, 4, false),
         ];
-        let pairs = touching_balls(&balls, 0.35, 0.4);
+        let pairs = touching_balls(&balls, 0.4);
         assert_eq!(
             pairs,
             vec![(0, 1), (0, 3), (0, 4), (1, 3), (1, 4), (2, 3), (2, 4)]
@@ -231,7 +243,7 @@ mod tests {
                 indexed: false,
             })
             .collect();
-        assert!(touching_balls(&balls, 0.1, 0.4).is_empty());
+        assert!(touching_balls(&balls, 0.4).is_empty());
     }
 
     /// Above the exact-search size the index answers what exact search
@@ -270,7 +282,7 @@ mod tests {
             })
             .collect();
         assert!(balls.len() > BRUTE_FORCE_MAX_POINTS);
-        let by_index = touching_balls(&balls, 0.1, 0.2);
+        let by_index = touching_balls(&balls, 0.2);
         let exact: Vec<(usize, usize)> = (0..balls.len())
             .flat_map(|a| (a + 1..balls.len()).map(move |b| (a, b)))
             .filter(|&(a, b)| {
