@@ -10,27 +10,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{ffmpeg, read_jsonl};
+use common::ffmpeg;
 use serde_json::Value;
 
 /// `engine analyze ROOT --cpu --no-faces` into `out`: its inventory rows by
 /// relative path.
 fn inventory_of(root: &Path, out: &Path) -> BTreeMap<String, Value> {
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    let o = common::engine(&[
-        "analyze",
-        &s(root),
-        "--out",
-        &s(out),
-        "--cpu",
-        "--no-faces",
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    read_jsonl(&out.join("inventory.jsonl"))
-        .into_iter()
-        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
-        .collect()
+    common::analyze_inventory(&[root], out, &["--cpu", "--no-faces"])
 }
 
 #[test]

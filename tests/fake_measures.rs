@@ -222,24 +222,9 @@ fn run() -> &'static Run {
         let root = dir.join("lab");
         corpus(&root);
         let out = dir.join("out");
-        let o = common::engine(&[
-            "analyze",
-            root.to_str().expect("utf-8 path"),
-            "--out",
-            out.to_str().expect("utf-8 path"),
-            "--cpu",
-            "--quiet",
-        ]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let faces = common::read_jsonl(&out.join("inventory.jsonl"))
+        let faces = common::analyze_inventory(&[&root], &out, &["--cpu"])
             .into_iter()
-            .map(|v| {
-                let rel = v["rel_path"].as_str().expect("rel_path").to_string();
+            .map(|(rel, v)| {
                 eprintln!("{rel}: {}", v["faces"]);
                 (rel, v["faces"].clone())
             })

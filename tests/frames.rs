@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{make_x264, read_jsonl};
+use common::make_x264;
 use serde_json::Value;
 
 /// A camera-like scene: moving test card, light sensor noise.
@@ -15,25 +15,7 @@ const SCENE: &str = "testsrc2=s=640x360:r=25";
 const SCENE_FILTER: &str = "noise=alls=6:allf=t:all_seed=1";
 
 fn analyse(root: &Path, out: &Path, extra: &[&str]) -> BTreeMap<String, Value> {
-    let mut args = vec![
-        "analyze",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    let o = common::engine(&args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    read_jsonl(&out.join("inventory.jsonl"))
-        .into_iter()
-        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
-        .collect()
+    common::analyze_inventory(&[root], out, extra)
 }
 
 fn classes(line: &Value) -> (String, String, String) {
@@ -201,10 +183,7 @@ fn gpu_path_on_lavapipe_matches_cpu_path_through_the_whole_run() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let gpu: BTreeMap<String, Value> = read_jsonl(&dir.path().join("gpu/inventory.jsonl"))
-        .into_iter()
-        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
-        .collect();
+    let gpu = common::inventory_by_rel_path(&dir.path().join("gpu"));
     for (k, line) in &cpu {
         assert!(line["quality"].is_object());
         // Integer reductions are identical on both paths, so the JSON is too.

@@ -303,10 +303,7 @@ fn one_recording_is_one_group_and_low_texture_recordings_are_not_copies() {
         "--budget",
         "6",
     ]);
-    let inv: BTreeMap<String, Value> = read_jsonl(&out.join("inventory.jsonl"))
-        .into_iter()
-        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
-        .collect();
+    let inv = common::inventory_by_rel_path(&out);
     // The walls look alike but share no frames: not copies.
     for w in ["real/wall_a.mp4", "real/wall_b.mp4"] {
         assert!(inv[w]["cluster_id"].is_null(), "{w} clustered: {}", inv[w]);

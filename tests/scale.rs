@@ -183,24 +183,13 @@ fn keyframe_pass_decodes_only_the_keyframes_nearest_the_sample_times() {
         .all(|f| f.next_luma.is_none() && f.face.is_none()));
 }
 
-/// `engine analyze --cpu` of `root` into `out` with `extra` flags;
+/// `engine analyze --cpu` of `roots` into `out` with `extra` flags;
 /// inventory lines by relative path.
 fn analyse(roots: &[&Path], out: &Path, extra: &[&str]) -> BTreeMap<String, serde_json::Value> {
-    let o = Command::new(env!("CARGO_BIN_EXE_engine"))
-        .arg("analyze")
-        .args(roots)
-        .arg("--out")
-        .arg(out)
-        .args(["--cpu", "--quiet", "--models"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    read_jsonl(&out.join("inventory.jsonl"))
-        .into_iter()
-        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
-        .collect()
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut flags = vec!["--cpu", "--models", models.to_str().unwrap()];
+    flags.extend_from_slice(extra);
+    common::analyze_inventory(roots, out, &flags)
 }
 
 #[test]

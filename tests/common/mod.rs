@@ -89,6 +89,39 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The inventory lines of an output folder, by relative path.
+pub fn inventory_by_rel_path(out: &Path) -> BTreeMap<String, serde_json::Value> {
+    read_jsonl(&out.join("inventory.jsonl"))
+        .into_iter()
+        .map(|l| (l["rel_path"].as_str().unwrap().to_string(), l))
+        .collect()
+}
+
+/// `engine analyze ROOTS --out OUT --quiet FLAGS`, which must exit 0; its
+/// inventory lines by relative path.
+pub fn analyze_inventory(
+    roots: &[&Path],
+    out: &Path,
+    flags: &[&str],
+) -> BTreeMap<String, serde_json::Value> {
+    let o = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .arg("analyze")
+        .args(roots)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(flags)
+        .output()
+        .expect("engine runs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    inventory_by_rel_path(out)
+}
+
 /// Read a JSON file.
 pub fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path)
