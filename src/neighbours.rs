@@ -16,8 +16,11 @@ pub const HNSW_EF_CONSTRUCTION: usize = 200;
 /// HNSW search beam width: the smallest with recall ≥ 0.99 at every size the
 /// dedup bench measured (10k–1M embeddings).
 pub const HNSW_EF_SEARCH: usize = 96;
-/// Neighbours asked of the index per point: a frame can have several copies
-/// (one per duplicate video) plus the neighbouring frames of its own video.
+/// Neighbours asked of the index per point by [`neighbours_within`] (face
+/// identity embeddings: one per video, so a person with many videos has
+/// many close points). Set when frames were searched this way, each with
+/// its copies and its own video's neighbouring frames; near-duplicate
+/// search now goes through [`touching_balls`].
 pub const NEIGHBOURS_PER_POINT: usize = 24;
 
 /// Balls asked of the index per ball at first; doubled while the farthest
